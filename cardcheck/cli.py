@@ -1,0 +1,129 @@
+"""The command line: parse, call, render, exit. Work lives in the modules it calls.
+
+Commands of other areas (graph/explain, ledger/sample, tokenize) register themselves from their
+own cli_* modules, so this file stays a thin table of contents.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cardcheck.errors import CardcheckError, ExitCode
+
+app = typer.Typer(
+    name="cardcheck",
+    help="Check one-card (一卡通) social-assistance payments: load the bank's and the roll's "
+    "files, find 一人多卡, 代管代取, payments to the dead and the rest, and write the evidence "
+    "and the campaign tables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+STAGES = ("自查自纠", "全面检查", "重点抽查", "整改深化")
+
+
+def fail(error: CardcheckError) -> None:
+    """Print an inspector-readable error (never a traceback) and exit with its code."""
+    typer.echo(f"cardcheck: error: {error}", err=True)
+    raise typer.Exit(int(error.exit_code))
+
+
+@app.command()
+def check(
+    roll: Path = typer.Option(..., "--roll", help="The roll of beneficiaries (救助对象名册)."),
+    accounts: Path = typer.Option(..., "--accounts", help="The bank's account master (账户信息)."),
+    payments: list[Path] = typer.Option(..., "--payments", help="Disbursement detail (代发明细); may repeat."),
+    transactions: Optional[list[Path]] = typer.Option(None, "--transactions", help="Card transactions (交易流水); may repeat."),
+    ref: Optional[list[str]] = typer.Option(None, "--ref", help="A reference list as KIND=PATH (deaths, prisoners, payroll, business, pensions, officials, relatives, or a kind your config adds); may repeat."),
+    other_roll: Optional[list[Path]] = typer.Option(None, "--other-roll", help="A roll of another region, for cross-region duplicates (E07); may repeat."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Your YAML settings, merged over the defaults in configs/."),
+    out: Path = typer.Option(..., "--out", help="Folder for findings.csv, rejects.csv, the workbook and the manifest."),
+    rules: Optional[str] = typer.Option(None, "--rules", help="Only these rule codes, comma-separated (e.g. C01,C04)."),
+    engine: str = typer.Option("polars", "--engine", help="polars (default), duckdb or spark."),
+    spark_master: str = typer.Option("local[*]", "--spark-master", help="Spark master URL, with --engine spark."),
+    spark_conf: Optional[list[str]] = typer.Option(None, "--spark-conf", help="Spark setting KEY=VALUE; may repeat."),
+    stage: str = typer.Option("自查自纠", "--stage", help="Campaign stage of this run: " + ", ".join(STAGES) + "."),
+    ledger: Optional[Path] = typer.Option(None, "--ledger", help="SQLite ledger of findings across runs (default OUT/cardcheck.db)."),
+    no_excel: bool = typer.Option(False, "--no-excel", help="Skip the Excel workbook."),
+    unmask: bool = typer.Option(False, "--unmask", help="Show full ID and card numbers on screen and in the workbook."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+    profile: bool = typer.Option(False, "--profile", help="Print the time and memory of every stage."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a finding at or above this severity (high, medium, low) is found."),
+) -> None:
+    """Load every input, run the rule catalogue, and write the findings and reports."""
+    from cardcheck.run import CheckOptions, run_check
+
+    options = CheckOptions(
+        roll=roll, accounts=accounts, payments=list(payments), transactions=list(transactions or []),
+        refs=list(ref or []), other_rolls=list(other_roll or []), config=config, out=out,
+        rules=rules, engine=engine, spark_master=spark_master, spark_conf=list(spark_conf or []),
+        stage=stage, ledger=ledger, excel=not no_excel, unmask=unmask, quiet=quiet,
+        profile=profile, fail_on=fail_on,
+    )
+    try:
+        code = run_check(options)
+    except CardcheckError as error:
+        fail(error)
+        return
+    raise typer.Exit(int(code))
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(..., "--out", help="Folder to write the synthetic county into."),
+    households: int = typer.Option(2000, "--households", min=10, help="Number of households."),
+    seed: int = typer.Option(7, "--seed", help="Random seed; the same seed gives the same files."),
+    clean: bool = typer.Option(False, "--clean", help="Plain UTF-8 CSV without the mess of real exports (for benchmarks)."),
+) -> None:
+    """Write a synthetic county (roll, accounts, payments, transactions, reference lists) with
+    planted problems of every rule and a truth file listing them."""
+    from cardcheck.demo import write_demo
+
+    try:
+        summary = write_demo(out, households=households, seed=seed, clean=clean)
+    except CardcheckError as error:
+        fail(error)
+        return
+    typer.echo(summary)
+
+
+@app.command("rules")
+def list_rules(config: Optional[Path] = typer.Option(None, "--config", help="Your YAML settings.")) -> None:
+    """List the rule catalogue: code, Chinese name, severity and what each needs."""
+    from cardcheck.config import load_config
+    from cardcheck.rules import catalogue
+
+    try:
+        cfg = load_config(config)
+    except CardcheckError as error:
+        fail(error)
+        return
+    for rule in catalogue(cfg):
+        needs = "; ".join(f"{t}: {', '.join(c)}" for t, c in rule.needs.items())
+        typer.echo(f"{rule.code}  {rule.name}  [{rule.severity_for(cfg)}]  {rule.title}  ({needs})")
+
+
+# Commands of other areas register here when their module is present.
+for _name in ("cardcheck.cli_graph", "cardcheck.cli_ledger", "cardcheck.cli_tokenize"):
+    try:
+        _module = importlib.import_module(_name)
+    except ModuleNotFoundError as _exc:
+        if _exc.name != _name:
+            raise
+        continue
+    _module.register(app)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app(prog_name="cardcheck")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Load and validate the YAML configuration: the defaults in configs/ merged with a user's file.
+
+Every error names the file and the dotted key that is wrong, and says what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cardcheck.errors import ConfigError
+
+DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", "tables.yaml")
+LEVELS = ("household", "person")
+SEVERITIES = ("high", "medium", "low", "warning")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    required: tuple[str, ...]
+    columns: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class FundSpec:
+    name: str
+    level: str
+    variants: tuple[str, ...]
+    memo: tuple[str, ...]
+    deadline_day: int = 15
+    one_off: bool = False
+    family: str = ""  # funds a single memo may name together (城乡低保); defaults to the name
+
+
+@dataclass(frozen=True)
+class RefListSpec:
+    kind: str
+    code: str
+    name: str
+    severity: str
+    window_from: str | None
+    from_offset_months: int
+    window_to: str | None
+    excludes: tuple[str, ...]  # canonical fund names, or ("all",)
+
+
+@dataclass
+class Config:
+    tables: dict[str, TableSpec]
+    funds: dict[str, FundSpec]
+    generic_memos: tuple[str, ...]
+    exclusive_pairs: tuple[tuple[str, str], ...]
+    rules: dict[str, dict[str, Any]]
+    lists: dict[str, RefListSpec]
+    report: dict[str, Any] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+    digest: str = ""
+
+    @property
+    def household_funds(self) -> list[str]:
+        return [f.name for f in self.funds.values() if f.level == "household"]
+
+    @property
+    def person_funds(self) -> list[str]:
+        return [f.name for f in self.funds.values() if f.level == "person"]
+
+    def rule_params(self, code: str) -> dict[str, Any]:
+        return dict(self.rules.get(code, {}))
+
+
+def _read_yaml(path: Path | Any, label: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{label}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{label}: cannot be read ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{label}: expected a mapping of keys at the top level")
+    return data
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge extra into base; lists of aliases under tables.* are appended, others replaced."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _merge_aliases(base: dict[str, Any], extra: dict[str, Any], label: str) -> dict[str, Any]:
+    tables = dict(base)
+    for kind, spec in extra.items():
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{label}: tables.{kind}: expected a mapping")
+        cur = dict(tables.get(kind, {"required": [], "columns": {}}))
+        cols = {k: list(v) for k, v in cur.get("columns", {}).items()}
+        for col, aliases in (spec.get("columns") or {}).items():
+            if not isinstance(aliases, list):
+                raise ConfigError(f"{label}: tables.{kind}.columns.{col}: expected a list of header names")
+            cols[col] = cols.get(col, []) + [a for a in aliases if a not in cols.get(col, [])]
+        cur["columns"] = cols
+        if "required" in spec:
+            cur["required"] = spec["required"]
+        tables[kind] = cur
+    return tables
+
+
+def _expect(cond: bool, label: str, key: str, what: str, got: Any) -> None:
+    if not cond:
+        raise ConfigError(f"{label}: {key}: expected {what}, got {got!r}")
+
+
+def _str_list(value: Any, label: str, key: str) -> tuple[str, ...]:
+    _expect(isinstance(value, list) and all(isinstance(v, str) and v for v in value),
+            label, key, "a list of non-empty texts", value)
+    return tuple(value)
+
+
+def _validate(raw: dict[str, Any], label: str) -> Config:
+    known = {"tables", "funds", "generic_memos", "exclusive_pairs", "rules", "lists", "report"}
+    for key in raw:
+        _expect(key in known, label, key, f"one of the sections {sorted(known)}", key)
+
+    tables: dict[str, TableSpec] = {}
+    for kind, spec in (raw.get("tables") or {}).items():
+        _expect(isinstance(spec, dict), label, f"tables.{kind}", "a mapping", spec)
+        cols = spec.get("columns") or {}
+        _expect(isinstance(cols, dict) and cols, label, f"tables.{kind}.columns", "a mapping", cols)
+        columns = {c: _str_list(a, label, f"tables.{kind}.columns.{c}") for c, a in cols.items()}
+        required = _str_list(spec.get("required") or [], label, f"tables.{kind}.required") \
+            if spec.get("required") else ()
+        for col in required:
+            _expect(col in columns, label, f"tables.{kind}.required", "names of its columns", col)
+        tables[kind] = TableSpec(required, columns)
+
+    funds: dict[str, FundSpec] = {}
+    for name, spec in (raw.get("funds") or {}).items():
+        key = f"funds.{name}"
+        _expect(isinstance(spec, dict), label, key, "a mapping", spec)
+        level = spec.get("level")
+        _expect(level in LEVELS, label, f"{key}.level", f"one of {list(LEVELS)}", level)
+        day = spec.get("deadline_day", 15)
+        _expect(isinstance(day, int) and 1 <= day <= 31, label, f"{key}.deadline_day",
+                "a day of the month 1–31", day)
+        funds[name] = FundSpec(
+            name=name,
+            level=level,
+            variants=_str_list(spec.get("variants") or [name], label, f"{key}.variants"),
+            memo=_str_list(spec.get("memo") or [name], label, f"{key}.memo"),
+            deadline_day=day,
+            one_off=bool(spec.get("one_off", False)),
+            family=str(spec.get("family") or name),
+        )
+    _expect(bool(funds), label, "funds", "at least one fund", raw.get("funds"))
+
+    pairs = []
+    for i, pair in enumerate(raw.get("exclusive_pairs") or []):
+        key = f"exclusive_pairs[{i}]"
+        _expect(isinstance(pair, list) and len(pair) == 2, label, key, "a pair [fund, fund]", pair)
+        for fund in pair:
+            _expect(fund in funds, label, key, f"funds named under funds: {list(funds)}", fund)
+        pairs.append((pair[0], pair[1]))
+
+    rules: dict[str, dict[str, Any]] = {}
+    for code, params in (raw.get("rules") or {}).items():
+        params = params or {}
+        _expect(isinstance(params, dict), label, f"rules.{code}", "a mapping of settings", params)
+        if "severity" in params:
+            _expect(params["severity"] in SEVERITIES, label, f"rules.{code}.severity",
+                    f"one of {list(SEVERITIES)}", params["severity"])
+        rules[str(code)] = params
+
+    lists: dict[str, RefListSpec] = {}
+    for kind, spec in (raw.get("lists") or {}).items():
+        key = f"lists.{kind}"
+        _expect(isinstance(spec, dict), label, key, "a mapping", spec)
+        for part in ("code", "name"):
+            _expect(isinstance(spec.get(part), str) and spec.get(part), label, f"{key}.{part}",
+                    "a text", spec.get(part))
+        severity = spec.get("severity", "high")
+        _expect(severity in SEVERITIES, label, f"{key}.severity", f"one of {list(SEVERITIES)}", severity)
+        window = spec.get("window") or {}
+        _expect(isinstance(window, dict), label, f"{key}.window", "a mapping", window)
+        offset = window.get("from_offset_months", 0)
+        _expect(isinstance(offset, int), label, f"{key}.window.from_offset_months", "a whole number", offset)
+        excludes = _str_list(spec.get("excludes") or ["all"], label, f"{key}.excludes")
+        for fund in excludes:
+            _expect(fund == "all" or fund in funds, label, f"{key}.excludes",
+                    f"'all' or funds named under funds: {list(funds)}", fund)
+        _expect(kind in tables, label, key, "a list whose columns are declared under tables", kind)
+        for side in ("from", "to"):
+            col = window.get(side)
+            _expect(col is None or col in tables[kind].columns, label, f"{key}.window.{side}",
+                    f"null or a column of tables.{kind}: {list(tables[kind].columns)}", col)
+        lists[kind] = RefListSpec(kind, spec["code"], spec["name"], severity, window.get("from"),
+                                  offset, window.get("to"), excludes)
+
+    report = raw.get("report") or {}
+    _expect(isinstance(report, dict), label, "report", "a mapping", report)
+    return Config(
+        tables=tables,
+        funds=funds,
+        generic_memos=_str_list(raw.get("generic_memos") or ["代发"], label, "generic_memos"),
+        exclusive_pairs=tuple(pairs),
+        rules=rules,
+        lists=lists,
+        report=report,
+    )
+
+
+def load_config(user_file: str | Path | None = None) -> Config:
+    """Defaults from configs/, then the user's file on top; validated as a whole."""
+    raw: dict[str, Any] = {}
+    texts = []
+    folder = resources.files("cardcheck.configs")
+    for name in DEFAULT_FILES:
+        res = folder / name
+        if res.is_file():
+            part = _read_yaml(res, f"configs/{name}")
+            texts.append(res.read_text(encoding="utf-8"))
+            raw = _merge(raw, part)
+    sources = ["configs/"]
+    label = "configs/"
+    if user_file is not None:
+        path = Path(user_file)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        label = str(path)
+        user = _read_yaml(path, label)
+        texts.append(path.read_text(encoding="utf-8"))
+        if "tables" in user:
+            if not isinstance(user["tables"], dict):
+                raise ConfigError(f"{label}: tables: expected a mapping")
+            raw["tables"] = _merge_aliases(raw.get("tables", {}), user.pop("tables"), label)
+        raw = _merge(raw, user)
+        sources.append(str(path))
+    config = _validate(raw, label)
+    config.sources = tuple(sources)
+    config.digest = hashlib.sha256("\n---\n".join(texts).encode()).hexdigest()
+    return config

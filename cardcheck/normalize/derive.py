@@ -1,0 +1,52 @@
+"""Columns derived from others (name keys, months, memo readings), computed once per table.
+
+Readers call `derive` after normalising; rule fixtures call it too, so a fixture lists only the
+columns a person would type.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cardcheck.config import Config
+from cardcheck.model import conform
+from cardcheck.normalize.memos import memo_columns
+from cardcheck.normalize.names import name_key
+
+NAME_KEYS = {
+    "roll": {"name_key": "name", "payee_name_key": "payee_name"},
+    "other_roll": {"name_key": "name", "payee_name_key": "payee_name"},
+    "accounts": {"holder_name_key": "holder_name", "agent_name_key": "agent_name"},
+    "payments": {"account_name_key": "account_name"},
+}
+
+
+def _month(col: str) -> pl.Expr:
+    return (pl.col(col).dt.year() * 100 + pl.col(col).dt.month()).cast(pl.Int32)
+
+
+def derive(table: str, df: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Conform `df` to the canonical schema of `table` and fill its derived columns."""
+    df = conform(df, table)
+    exprs = [name_key(pl.col(src)).alias(dst) for dst, src in NAME_KEYS.get(table, {}).items()]
+    if table == "payments":
+        exprs.append(_month("pay_date").alias("pay_month"))
+    if table == "transactions":
+        exprs.append(_month("txn_time").alias("txn_month"))
+    if exprs:
+        df = df.with_columns(exprs)
+    if table == "payments":
+        df = with_memo(df, config)
+    return df
+
+
+def with_memo(df: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Read memos once per distinct (memo, pay month, account name), then join back."""
+    keys = ["memo", "pay_date", "account_name_key"]
+    distinct = df.select(keys).unique()
+    read = distinct.with_columns(
+        memo_columns(pl.col("memo"), pl.col("pay_date"), pl.col("account_name_key"), config)
+    )
+    out_cols = ["memo_fund", "memo_family", "memo_funds", "memo_generic", "memo_period"]
+    joined = df.drop(out_cols).join(read, on=keys, how="left", nulls_equal=True)
+    return conform(joined, "payments")

@@ -1,0 +1,89 @@
+"""Read a payment memo: which fund it names, which month, and whether it says nothing at all.
+
+Patterns come from configs/funds.yaml (`memo` per fund, `generic_memos`). The longest pattern
+found decides the fund: 农村低保金 names 农村低保, 低保金 names the family 城乡低保 (either fund).
+Periods: 2023年04月, 2023年4月, 2023-04, 2023.04, 202304, and a bare 4月/4月份 (year taken from
+the pay date: a month later than the pay month means the previous year).
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from cardcheck.config import Config
+from cardcheck.normalize.text import clean
+
+HAN_NAME = r"^[\u4e00-\u9fff·]{2,4}$"
+COMMITTEE = r"(村委|居委|村民委员会|居民委员会|村委会|居委会)"
+
+
+def _patterns(config: Config) -> list[tuple[str, list[str]]]:
+    """(pattern, funds it names), longest first."""
+    owners: dict[str, list[str]] = {}
+    for fund in config.funds.values():
+        for pat in (fund.name, *fund.variants, *fund.memo):
+            owners.setdefault(pat, [])
+            if fund.name not in owners[pat]:
+                owners[pat].append(fund.name)
+    return sorted(owners.items(), key=lambda kv: -len(kv[0]))
+
+
+def memo_columns(memo: pl.Expr, pay_date: pl.Expr, account_name_key: pl.Expr,
+                 config: Config) -> list[pl.Expr]:
+    """Expressions for memo_fund, memo_family, memo_funds, memo_generic, memo_period."""
+    text = clean(memo).str.replace_all(r"\s", "")
+    families = {f.name: f.family for f in config.funds.values()}
+    fund_expr: pl.Expr = pl.lit(None, dtype=pl.String)
+    family_expr: pl.Expr = pl.lit(None, dtype=pl.String)
+    count_expr: pl.Expr = pl.lit(0, dtype=pl.Int32)
+    # build from the shortest up, so the longest matching pattern wins (applied last)
+    for pat, funds in reversed(_patterns(config)):
+        hit = text.str.contains(pat, literal=True)
+        fams = {families[f] for f in funds}
+        one_fund = funds[0] if len(funds) == 1 else None
+        one_family = fams.pop() if len(fams) == 1 else None
+        fund_expr = pl.when(hit).then(pl.lit(one_fund, dtype=pl.String)).otherwise(fund_expr)
+        family_expr = pl.when(hit).then(pl.lit(one_family, dtype=pl.String)).otherwise(family_expr)
+        count_expr = pl.when(hit).then(pl.lit(len(funds), dtype=pl.Int32)).otherwise(count_expr)
+    generic_words = "|".join(re.escape(w) for w in config.generic_memos)
+    named = count_expr > 0
+    generic = (
+        text.is_null()
+        | (~named & (
+            text.str.contains(f"^({generic_words})+$")
+            | text.str.contains(COMMITTEE)
+            | text.str.contains(HAN_NAME)
+            | (text == account_name_key)
+        ))
+    )
+    return [
+        fund_expr.alias("memo_fund"),
+        family_expr.alias("memo_family"),
+        count_expr.alias("memo_funds"),
+        generic.fill_null(True).alias("memo_generic"),
+        memo_period(text, pay_date).alias("memo_period"),
+    ]
+
+
+def memo_period(text: pl.Expr, pay_date: pl.Expr) -> pl.Expr:
+    """The yyyymm a memo names, or null."""
+    ym = text.str.extract(r"((?:19|20)\d{2})\s*(?:年|-|\.|/)\s*(1[0-2]|0?[1-9])\s*月?", 0)
+    full = (
+        text.str.extract(r"((?:19|20)\d{2})\s*(?:年|-|\.|/)\s*(?:1[0-2]|0?[1-9])", 1).cast(pl.Int32) * 100
+        + text.str.extract(r"(?:19|20)\d{2}\s*(?:年|-|\.|/)\s*(1[0-2]|0?[1-9])", 1).cast(pl.Int32)
+    )
+    compact = text.str.extract(r"(?:^|\D)((?:19|20)\d{2}(?:0[1-9]|1[0-2]))(?:\D|$)", 1).cast(pl.Int32)
+    month_only = text.str.extract(r"(?:^|[^\d年])(1[0-2]|0?[1-9])月", 1).cast(pl.Int32)
+    pay_year = pay_date.dt.year().cast(pl.Int32)
+    pay_month = pay_date.dt.month().cast(pl.Int32)
+    # a bare month later than the pay month (by more than one) is last year's: 12月 paid in January
+    year = pl.when(month_only > pay_month + 1).then(pay_year - 1).otherwise(pay_year)
+    bare = year * 100 + month_only
+    return (
+        pl.when(ym.is_not_null()).then(full)
+        .when(compact.is_not_null()).then(compact)
+        .otherwise(bare)
+        .cast(pl.Int32)
+    )

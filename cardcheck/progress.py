@@ -1,0 +1,40 @@
+"""Progress on long steps: a rich status line on a terminal, nothing when quiet or piped."""
+
+from __future__ import annotations
+
+import sys
+import time
+from types import TracebackType
+
+from rich.console import Console
+
+
+class Progress:
+    def __init__(self, quiet: bool = False, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.enabled = not quiet
+        self.live = self.enabled and self.console.is_terminal
+        self._status = None
+        self._t0 = time.perf_counter()
+
+    def __enter__(self) -> Progress:
+        if self.live:
+            self._status = self.console.status("cardcheck …")
+            self._status.__enter__()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._status is not None:
+            self._status.__exit__(exc_type, exc, tb)
+            self._status = None
+
+    def step(self, message: str) -> None:
+        """Announce the step now starting."""
+        if not self.enabled:
+            return
+        if self._status is not None:
+            self._status.update(f"{message} …")
+        else:
+            elapsed = time.perf_counter() - self._t0
+            print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,143 @@
+"""What a rule is, the findings schema every rule returns, and helpers rules share.
+
+A rule is one small unit: a fixed code (C01 …, never reused), a Chinese name, a severity, the
+canonical tables and columns it needs, its settings with defaults (overridable in
+configs/rules.yaml), and a pure function from narwhals LazyFrames to a findings LazyFrame.
+Rules never call an engine directly, so the same catalogue runs on polars, DuckDB and Spark.
+
+Writing rules that agree on every engine:
+- filter nulls before `n_unique()` and before joins on keys that may be null;
+- compare names through their `*_key` columns, never the raw names;
+- cast sums to Int64 (DuckDB returns decimals);
+- build evidence text with `nw.concat_str` and the helpers below; it never holds a raw ID or
+  card number (use `mask_id`/`mask_card`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import narwhals.stable.v2 as nw
+
+from cardcheck.config import Config
+from cardcheck.errors import ConfigError
+from cardcheck.model import FINDINGS
+
+NW_TYPES = {"String": nw.String(), "Int32": nw.Int32(), "Int64": nw.Int64(), "Boolean": nw.Boolean()}
+FINDINGS_NW = {c: NW_TYPES[str(t)] for c, t in FINDINGS.items()}
+
+
+@dataclass
+class Context:
+    """What a rule sees: the canonical tables present in this run, its settings, the config."""
+
+    tables: dict[str, nw.LazyFrame]
+    config: Config
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def table(self, name: str) -> nw.LazyFrame:
+        return self.tables[name]
+
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str  # Chinese name, as in the campaign documents
+    title: str  # short English title
+    severity: str  # high / medium / low / warning
+    needs: dict[str, tuple[str, ...]]  # table -> columns the rule reads
+    check: Callable[[Context], nw.LazyFrame]
+    doc: str = ""  # what it finds, why it matters, a known false positive
+    defaults: dict[str, Any] = field(default_factory=dict)
+    optional: tuple[str, ...] = ()  # tables the rule uses when present but can do without
+
+    def params(self, config: Config) -> dict[str, Any]:
+        """Defaults overlaid with configs/rules.yaml; unknown or mistyped settings are errors."""
+        given = config.rule_params(self.code)
+        out = dict(self.defaults)
+        for key, value in given.items():
+            if key in ("enabled", "severity"):
+                continue
+            if key not in self.defaults:
+                known = ", ".join(sorted(self.defaults)) or "none"
+                raise ConfigError(f"rules.{self.code}.{key}: unknown setting (known: {known})")
+            want = type(self.defaults[key])
+            ok = isinstance(value, want) or (want is float and isinstance(value, int))
+            if not ok or isinstance(value, bool) != isinstance(self.defaults[key], bool):
+                raise ConfigError(
+                    f"rules.{self.code}.{key}: expected {want.__name__}, got {value!r}"
+                )
+            out[key] = value
+        return out
+
+    def enabled(self, config: Config) -> bool:
+        return bool(config.rule_params(self.code).get("enabled", True))
+
+    def severity_for(self, config: Config) -> str:
+        return str(config.rule_params(self.code).get("severity", self.severity))
+
+
+def findings(lf: nw.LazyFrame, rule: str, severity: str) -> nw.LazyFrame:
+    """Shape a rule's result into the findings schema: missing columns become null."""
+    present = set(lf.collect_schema().names())
+    cols = []
+    for name, dtype in FINDINGS_NW.items():
+        if name == "rule":
+            cols.append(nw.lit(rule).cast(dtype).alias(name))
+        elif name == "severity" and "severity" not in present:
+            cols.append(nw.lit(severity).cast(dtype).alias(name))
+        elif name in present:
+            cols.append(nw.col(name).cast(dtype).alias(name))
+        else:
+            cols.append(nw.lit(None).cast(dtype).alias(name))
+    return lf.select(cols)
+
+
+# ---------------------------------------------------------------- evidence-text helpers
+
+
+def text(expr: nw.Expr) -> nw.Expr:
+    """An expression as text, with '' for null (so concat_str does not null the whole line)."""
+    return expr.cast(nw.String).fill_null("")
+
+
+def yuan(fen: nw.Expr) -> nw.Expr:
+    """Integer fen as '1234.50' (元, two decimals); negative amounts keep their sign."""
+    absval = fen.abs()
+    sign = nw.when(fen < 0).then(nw.lit("-")).otherwise(nw.lit(""))
+    return nw.concat_str(
+        [sign, (absval // 100).cast(nw.String), nw.lit("."),
+         (absval % 100).cast(nw.String).str.zfill(2)]
+    )
+
+
+def month_text(yyyymm: nw.Expr) -> nw.Expr:
+    """202304 as '2023-04'."""
+    return nw.concat_str(
+        [(yyyymm // 100).cast(nw.String), nw.lit("-"), (yyyymm % 100).cast(nw.String).str.zfill(2)]
+    )
+
+
+def mask_id(expr: nw.Expr) -> nw.Expr:
+    """110102********1234 style: first six and last four kept."""
+    return nw.concat_str([expr.str.slice(0, 6), nw.lit("********"), expr.str.slice(-4)])
+
+
+def mask_card(expr: nw.Expr) -> nw.Expr:
+    """6217****5678 style: first four and last four kept."""
+    return nw.concat_str([expr.str.slice(0, 4), nw.lit("****"), expr.str.slice(-4)])
+
+
+def ym(date: nw.Expr) -> nw.Expr:
+    """A date's month as Int32 yyyymm."""
+    return (date.dt.year() * 100 + date.dt.month()).cast(nw.Int32)
+
+
+def month_index(yyyymm: nw.Expr) -> nw.Expr:
+    """yyyymm as a running month number, so that consecutive months differ by one."""
+    return (yyyymm // 100) * 12 + (yyyymm % 100) - 1
