@@ -37,31 +37,33 @@ def fail(error: CardcheckError) -> None:
 
 @app.command()
 def check(
-    roll: Path = typer.Option(..., "--roll", help="The roll of beneficiaries (救助对象名册)."),
-    accounts: Path = typer.Option(..., "--accounts", help="The bank's account master (账户信息)."),
-    payments: list[Path] = typer.Option(..., "--payments", help="Disbursement detail (代发明细); may repeat."),
-    transactions: Optional[list[Path]] = typer.Option(None, "--transactions", help="Card transactions (交易流水); may repeat."),
-    ref: Optional[list[str]] = typer.Option(None, "--ref", help="A reference list as KIND=PATH (deaths, prisoners, payroll, business, pensions, officials, relatives, or a kind your config adds); may repeat."),
-    other_roll: Optional[list[Path]] = typer.Option(None, "--other-roll", help="A roll of another region, for cross-region duplicates (E07); may repeat."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Your YAML settings, merged over the defaults in configs/."),
-    out: Path = typer.Option(..., "--out", help="Folder for findings.csv, rejects.csv, the workbook and the manifest."),
-    rules: Optional[str] = typer.Option(None, "--rules", help="Only these rule codes, comma-separated (e.g. C01,C04)."),
-    engine: str = typer.Option("polars", "--engine", help="polars (default), duckdb or spark."),
-    spark_master: str = typer.Option("local[*]", "--spark-master", help="Spark master URL, with --engine spark."),
-    spark_conf: Optional[list[str]] = typer.Option(None, "--spark-conf", help="Spark setting KEY=VALUE; may repeat."),
-    stage: str = typer.Option("自查自纠", "--stage", help="Campaign stage of this run: " + ", ".join(STAGES) + "."),
-    ledger: Optional[Path] = typer.Option(None, "--ledger", help="SQLite ledger of findings across runs (default OUT/cardcheck.db)."),
+    inputs: Optional[Path] = typer.Option(None, "--inputs", metavar="DIR", help="A folder (or its inputs.yaml) naming every input file, as `cardcheck demo` writes; options below override it."),
+    roll: Optional[Path] = typer.Option(None, "--roll", metavar="FILE", help="The roll of beneficiaries (救助对象名册)."),
+    accounts: Optional[Path] = typer.Option(None, "--accounts", metavar="FILE", help="The bank's account master (账户信息)."),
+    payments: Optional[list[Path]] = typer.Option(None, "--payments", metavar="FILE", help="Disbursement detail (代发明细); may repeat."),
+    transactions: Optional[list[Path]] = typer.Option(None, "--transactions", metavar="FILE", help="Card transactions (交易流水); may repeat."),
+    ref: Optional[list[str]] = typer.Option(None, "--ref", metavar="KIND=PATH", help="A reference list as KIND=PATH (deaths, prisoners, payroll, business, pensions, officials, relatives, or a kind your config adds); may repeat."),
+    other_roll: Optional[list[Path]] = typer.Option(None, "--other-roll", metavar="FILE", help="A roll of another region, for cross-region duplicates (E07); may repeat."),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings, merged over the defaults in configs/."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for findings.csv, rejects.csv, the workbook and the manifest."),
+    rules: Optional[str] = typer.Option(None, "--rules", metavar="CODES", help="Only these rule codes, comma-separated (e.g. C01,C04)."),
+    engine: str = typer.Option("polars", "--engine", metavar="NAME", help="polars (default), duckdb or spark."),
+    spark_master: str = typer.Option("local[*]", "--spark-master", metavar="URL", help="Spark master URL, with --engine spark."),
+    spark_conf: Optional[list[str]] = typer.Option(None, "--spark-conf", metavar="KEY=VALUE", help="Spark setting KEY=VALUE; may repeat."),
+    stage: str = typer.Option("自查自纠", "--stage", metavar="STAGE", help="Campaign stage of this run: " + ", ".join(STAGES) + "."),
+    ledger: Optional[Path] = typer.Option(None, "--ledger", metavar="FILE", help="SQLite ledger of findings across runs (default OUT/cardcheck.db)."),
     no_excel: bool = typer.Option(False, "--no-excel", help="Skip the Excel workbook."),
     unmask: bool = typer.Option(False, "--unmask", help="Show full ID and card numbers on screen and in the workbook."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
     profile: bool = typer.Option(False, "--profile", help="Print the time and memory of every stage."),
-    fail_on: Optional[str] = typer.Option(None, "--fail-on", help="Exit 1 when a finding at or above this severity (high, medium, low) is found."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", metavar="SEVERITY", help="Exit 1 when a finding at or above this severity (high, medium, low) is found."),
 ) -> None:
     """Load every input, run the rule catalogue, and write the findings and reports."""
     from cardcheck.run import CheckOptions, run_check
 
     options = CheckOptions(
-        roll=roll, accounts=accounts, payments=list(payments), transactions=list(transactions or []),
+        inputs=inputs, roll=roll, accounts=accounts, payments=list(payments or []),
+        transactions=list(transactions or []),
         refs=list(ref or []), other_rolls=list(other_roll or []), config=config, out=out,
         rules=rules, engine=engine, spark_master=spark_master, spark_conf=list(spark_conf or []),
         stage=stage, ledger=ledger, excel=not no_excel, unmask=unmask, quiet=quiet,
@@ -77,9 +79,9 @@ def check(
 
 @app.command()
 def demo(
-    out: Path = typer.Option(..., "--out", help="Folder to write the synthetic county into."),
-    households: int = typer.Option(2000, "--households", min=10, help="Number of households."),
-    seed: int = typer.Option(7, "--seed", help="Random seed; the same seed gives the same files."),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder to write the synthetic county into."),
+    households: int = typer.Option(2000, "--households", metavar="N", min=10, help="Number of households."),
+    seed: int = typer.Option(7, "--seed", metavar="N", help="Random seed; the same seed gives the same files."),
     clean: bool = typer.Option(False, "--clean", help="Plain UTF-8 CSV without the mess of real exports (for benchmarks)."),
 ) -> None:
     """Write a synthetic county (roll, accounts, payments, transactions, reference lists) with

@@ -20,10 +20,11 @@ SEVERITY_ORDER = {"warning": 0, "low": 1, "medium": 2, "high": 3}
 
 @dataclass
 class CheckOptions:
-    roll: Path
-    accounts: Path
+    roll: Path | None
+    accounts: Path | None
     payments: list[Path]
     out: Path
+    inputs: Path | None = None  # a folder or inputs.yaml naming the files
     transactions: list[Path] = field(default_factory=list)
     refs: list[str] = field(default_factory=list)  # KIND=PATH
     other_rolls: list[Path] = field(default_factory=list)
@@ -93,6 +94,70 @@ def parse_refs(refs: list[str], config: Config) -> dict[str, list[Path]]:
     return out
 
 
+def read_inputs_file(where: Path) -> dict[str, list[Path]]:
+    """The files an inputs.yaml names (paths relative to its folder), by kind."""
+    import yaml
+
+    path = where / "inputs.yaml" if where.is_dir() else where
+    if not path.is_file():
+        raise CardcheckError(f"--inputs {where}: no inputs.yaml there")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise CardcheckError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise CardcheckError(f"{path}: expected keys roll, accounts, payments, …")
+    base = path.parent
+
+    def many(value: object, key: str) -> list[Path]:
+        items = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str) for v in items):
+            raise CardcheckError(f"{path}: {key}: expected a file name or a list of them")
+        return [base / str(v) for v in items]
+
+    out: dict[str, list[Path]] = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        if key == "refs":
+            if not isinstance(value, dict):
+                raise CardcheckError(f"{path}: refs: expected KIND: file pairs")
+            for kind, files in value.items():
+                out[str(kind)] = many(files, f"refs.{kind}")
+        elif key in ("other_rolls", "other_roll"):
+            out["other_roll"] = many(value, key)
+        elif key in ("roll", "accounts", "payments", "transactions"):
+            out[key] = many(value, key)
+        else:
+            raise CardcheckError(f"{path}: {key}: unknown key (expected roll, accounts, payments, "
+                                 "transactions, refs, other_rolls)")
+    return out
+
+
+def resolve_paths(options: CheckOptions, config: Config) -> dict[str, list[Path]]:
+    """--inputs first, then the explicit options on top; the three main files are required."""
+    paths = read_inputs_file(options.inputs) if options.inputs else {}
+    if options.roll:
+        paths["roll"] = [options.roll]
+    if options.accounts:
+        paths["accounts"] = [options.accounts]
+    if options.payments:
+        paths["payments"] = list(options.payments)
+    if options.transactions:
+        paths["transactions"] = list(options.transactions)
+    if options.other_rolls:
+        paths["other_roll"] = list(options.other_rolls)
+    for kind, files in parse_refs(options.refs, config).items():
+        paths[kind] = files
+    for kind in paths:
+        if kind not in config.tables and kind != "other_roll":
+            raise CardcheckError(f"inputs: unknown kind {kind!r}; known: {', '.join(config.tables)}")
+    missing = [f"--{k}" for k in ("roll", "accounts", "payments") if not paths.get(k)]
+    if missing:
+        raise CardcheckError(f"missing {', '.join(missing)} (or --inputs DIR naming them)")
+    return paths
+
+
 def exit_code(result: RunResult, fail_on: str | None) -> ExitCode:
     if not fail_on:
         return ExitCode.OK
@@ -113,14 +178,7 @@ def run_check(options: CheckOptions) -> ExitCode:
     timer = Timer()
     config = load_config(options.config)
     select = [c.strip() for c in options.rules.split(",")] if options.rules else None
-    paths = {
-        "roll": [options.roll],
-        "accounts": [options.accounts],
-        "payments": options.payments,
-        "transactions": options.transactions,
-        "other_roll": options.other_rolls,
-        **parse_refs(options.refs, config),
-    }
+    paths = resolve_paths(options, config)
     progress = Progress(quiet=options.quiet)
     with progress:
         with timer.stage("read+normalise"):
