@@ -1,0 +1,72 @@
+"""Configuration: defaults load, a user's file merges over them, errors name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cardcheck.config import load_config
+from cardcheck.errors import ConfigError
+from cardcheck.rules import by_code
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "my.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_load() -> None:
+    cfg = load_config()
+    assert set(cfg.household_funds) == {"城市低保", "农村低保"}
+    assert "特困供养" in cfg.person_funds
+    assert ("城市低保", "特困供养") in cfg.exclusive_pairs
+    assert "户名" in cfg.tables["accounts"].columns["holder_name"]
+    assert cfg.lists["deaths"].code == "E01" and cfg.lists["deaths"].from_offset_months == 1
+    assert len(cfg.digest) == 64
+
+
+def test_user_aliases_are_appended(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "tables:\n  roll:\n    columns:\n      name: [救助人]\n"))
+    aliases = cfg.tables["roll"].columns["name"]
+    assert aliases[0] == "姓名" and aliases[-1] == "救助人"
+
+
+def test_user_rule_setting_overrides(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "rules:\n  C04:\n    min_households: 5\n"))
+    assert by_code(cfg)["C01"].params(cfg) == {}
+    assert cfg.rule_params("C04")["min_households"] == 5
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("funds:\n  城市低保:\n    level: family\n",
+         "funds.城市低保.level: expected one of ['household', 'person'], got 'family'"),
+        ("exclusive_pairs:\n  - [城市低保, 五保户]\n", "exclusive_pairs[0]: expected funds named"),
+        ("rules:\n  C01:\n    severity: urgent\n", "rules.C01.severity: expected one of"),
+        ("lists:\n  deaths:\n    window: {from: died_on}\n", "lists.deaths.window.from: expected null or a column"),
+        ("tables:\n  roll:\n    columns:\n      name: 姓名\n", "tables.roll.columns.name: expected a list"),
+        ("colour: red\n", "colour: expected one of the sections"),
+        ("rules: [C01\n", "not valid YAML"),
+    ],
+)
+def test_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(str(path))
+    assert message in str(info.value)
+
+
+def test_unknown_rule_setting_is_named() -> None:
+    cfg = load_config()
+    cfg.rules["C01"] = {"max_cards": 2}
+    with pytest.raises(ConfigError, match=r"rules.C01.max_cards: unknown setting"):
+        by_code(cfg)["C01"].params(cfg)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
