@@ -1,0 +1,131 @@
+"""C02 一户多卡: one household's household-level fund (城乡低保) on more cards than allowed.
+
+Finds: every (household, card) of a household whose household-level funds (config
+household_funds, paid once a month to the household) reach more than max_cards_per_household
+distinct cards in the period: cards registered on the household's 低保 rows of the roll, plus
+cards that received a payment whose memo names the household's fund when the card is registered
+to a member of the household (for any fund) or the payment carries a member's ID number.
+Person-level funds are per person and are not counted.
+Why: 低保 is approved and paid per household onto one card; a second card is how a household's
+money is paid twice, split, or diverted to a member's or someone else's account.
+Known false positive: a card replaced after loss (挂失换卡) or a household whose 低保 card was
+changed to another member during the year shows two cards; the evidence gives each card's months.
+"""
+
+from __future__ import annotations
+
+import narwhals.stable.v2 as nw
+
+from cardcheck.rules.base import Context, Rule, mask_card, text, yuan
+from cardcheck.rules.card.common import (
+    attribute,
+    family_of,
+    households,
+    no_money,
+    span,
+    totals,
+    usable,
+)
+
+KEYS = ["household_id", "fund", "card_no"]
+
+
+def _memo_names(fund: str, family: str) -> nw.Expr:
+    return (nw.col("memo_fund") == nw.col(fund)) | (
+        nw.col("memo_fund").is_null() & (nw.col("memo_family") == nw.col(family))
+    )
+
+
+def check(ctx: Context) -> nw.LazyFrame:
+    cfg, limit = ctx.config, int(ctx.params["max_cards_per_household"])
+    roll = ctx.table("roll").filter(~nw.col("household_id").is_null())
+    pays = ctx.table("payments").filter(~nw.col("card_no").is_null())
+    hh_rows = roll.filter(nw.col("fund").is_in(cfg.household_funds))
+    hh_funds = hh_rows.select("household_id", "fund").unique().with_columns(
+        family=family_of(nw.col("fund"), cfg))
+    registered = hh_rows.filter(~nw.col("card_no").is_null()).select(KEYS).unique()
+    member_cards = (roll.filter(~nw.col("card_no").is_null())
+                    .select("household_id", "card_no").unique())
+    members = (roll.filter(usable("id_status"))
+               .select("household_id", nw.col("id_number").alias("payer_id")).unique())
+
+    # money of the household's fund on its registered cards (memo-attributed by card)
+    on_registered = attribute(pays, roll, cfg).join(registered, on=KEYS[1:], how="inner")
+    # memos naming the household's fund onto a member's other card …
+    named = pays.filter(nw.col("memo_funds") > 0).with_columns(
+        period=nw.col("memo_period").fill_null(nw.col("pay_month")).cast(nw.Int32))
+    on_member = (
+        named.join(member_cards, on="card_no", how="inner")
+        .join(hh_funds, on="household_id", how="inner").filter(_memo_names("fund", "family"))
+        .join(registered, on=KEYS, how="anti")
+    )
+    # … or onto a card outside the household, carrying a member's ID number
+    on_other = (
+        named.filter(~nw.col("id_number").is_null())
+        .join(members, left_on="id_number", right_on="payer_id", how="inner")
+        .join(member_cards, on=["household_id", "card_no"], how="anti")
+        .join(hh_funds, on="household_id", how="inner").filter(_memo_names("fund", "family"))
+    )
+    cols = [*KEYS, "amount", "period", "id_number"]
+    paid = nw.concat([on_registered.select(cols), on_member.select(cols), on_other.select(cols)])
+    links = nw.concat([
+        registered.with_columns(via=nw.lit("名册登记")),
+        paid.select(KEYS).unique().join(registered, on=KEYS, how="anti")
+        .with_columns(via=nw.lit("代发入账")),
+    ])
+    per_card = links.group_by("household_id", "card_no").agg(
+        nw.col("fund").min(), nw.col("via").min())
+    many = (per_card.group_by("household_id").agg(nw.col("card_no").n_unique().alias("n_cards"))
+            .filter(nw.col("n_cards") > limit))
+    owner = _card_person(roll, paid)
+    money = totals(paid.join(many, on="household_id", how="semi"), ["household_id", "card_no"])
+    return no_money(
+        per_card.join(many, on="household_id", how="inner")
+        .join(households(roll), on="household_id", how="left")
+        .join(owner, on=["household_id", "card_no"], how="left")
+        .join(money, on=["household_id", "card_no"], how="left")
+    ).with_columns(
+        id_number=nw.col("id_number").fill_null(nw.col("head_id")),
+        name=nw.col("name").fill_null(nw.col("head_name")),
+    ).with_columns(
+        evidence=nw.concat_str([
+            text(nw.col("head_name")), nw.lit("户 城乡低保类资金期内涉及 "),
+            text(nw.col("n_cards")), nw.lit(" 张卡 (规定至多 "), nw.lit(str(limit)),
+            nw.lit(" 张); 本卡 "), mask_card(nw.col("card_no")), nw.lit(" ("), text(nw.col("via")),
+            nw.lit(", "), text(nw.col("name")), nw.lit(") "), text(nw.col("fund")),
+            nw.lit(" 入账 "), yuan(nw.col("amount")), nw.lit(" 元"),
+            span(nw.col("first_month"), nw.col("last_month")),
+        ])
+    )
+
+
+def _card_person(roll: nw.LazyFrame, paid: nw.LazyFrame) -> nw.LazyFrame:
+    """Whom each (household, card) belongs to: the member it is registered to (户主 first),
+    else the member whose ID the payments carry."""
+    rows = roll.filter(~nw.col("card_no").is_null()).with_columns(
+        _rank=nw.concat_str([
+            nw.when(nw.col("relation") == "户主").then(nw.lit("0")).otherwise(nw.lit("1")),
+            nw.col("id_number").fill_null(""),
+        ]))
+    best = rows.group_by("household_id", "card_no").agg(nw.col("_rank").min())
+    reg = (rows.join(best, on=["household_id", "card_no", "_rank"], how="inner")
+           .group_by("household_id", "card_no")
+           .agg(nw.col("id_number").min(), nw.col("name").min()))
+    names = roll.filter(usable("id_status")).group_by("id_number").agg(nw.col("name").min())
+    by_id = (paid.filter(~nw.col("id_number").is_null())
+             .group_by("household_id", "card_no").agg(nw.col("id_number").min())
+             .join(reg, on=["household_id", "card_no"], how="anti")
+             .join(names, on="id_number", how="left"))
+    return nw.concat([reg, by_id.select("household_id", "card_no", "id_number", "name")])
+
+
+RULE = Rule(
+    code="C02",
+    name="一户多卡",
+    title="one household, several cards",
+    severity="high",
+    needs={"roll": ("household_id", "fund", "card_no"), "payments": ("card_no", "amount")},
+    check=check,
+    doc=__doc__ or "",
+    defaults={"max_cards_per_household": 1},
+)

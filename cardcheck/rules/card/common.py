@@ -1,0 +1,151 @@
+"""Helpers the card rules (C02–C08) share: who a card belongs to, which funds it carries, and
+which fund each payment onto it pays.
+
+Everything here is narwhals over LazyFrames, so the rules that use it run on every engine.
+"""
+
+from __future__ import annotations
+
+import narwhals.stable.v2 as nw
+
+from cardcheck.config import Config
+from cardcheck.model import ID_USABLE
+from cardcheck.rules.base import month_text
+
+PLACE = ("region_code", "township", "village")
+
+
+def usable(col: str) -> nw.Expr:
+    """The ID in `col` is a usable 18-digit match key."""
+    return nw.col(col).is_in(list(ID_USABLE))
+
+
+def family_of(fund: nw.Expr, config: Config) -> nw.Expr:
+    """A canonical fund's family (城乡低保 for 城市低保/农村低保; the fund itself otherwise)."""
+    out: nw.Expr = fund
+    for spec in config.funds.values():
+        if spec.family != spec.name:
+            out = nw.when(fund == spec.name).then(nw.lit(spec.family)).otherwise(out)
+    return out
+
+
+def mask_phone(expr: nw.Expr) -> nw.Expr:
+    """138****5678 style: first three and last four digits kept."""
+    return nw.concat_str([expr.str.slice(0, 3), nw.lit("****"), expr.str.slice(-4)])
+
+
+def same_person(id_a: str, ok_a: str, key_a: str, id_b: str, ok_b: str, key_b: str) -> nw.Expr:
+    """Two sides are one person: equal IDs when both IDs are usable, else equal name keys."""
+    both_ids = nw.col(ok_a) & nw.col(ok_b)
+    by_id = both_ids & (nw.col(id_a) == nw.col(id_b))
+    by_name = ~both_ids & (nw.col(key_a) == nw.col(key_b))
+    return (by_id | by_name).fill_null(False)
+
+
+def households(roll: nw.LazyFrame) -> nw.LazyFrame:
+    """One row per household: its place and its head (户主, else the smallest usable ID)."""
+    rows = roll.filter(~nw.col("household_id").is_null()).with_columns(
+        _rank=nw.concat_str([
+            nw.when(nw.col("relation") == "户主").then(nw.lit("0")).otherwise(nw.lit("1")),
+            nw.when(usable("id_status")).then(nw.lit("0")).otherwise(nw.lit("1")),
+            nw.col("id_number").fill_null(""),
+        ])
+    )
+    best = rows.group_by("household_id").agg(nw.col("_rank").min())
+    head = (
+        rows.join(best, on=["household_id", "_rank"], how="inner")
+        .group_by("household_id")
+        .agg(nw.col("id_number").min().alias("head_id"), nw.col("name").min().alias("head_name"))
+    )
+    place = rows.group_by("household_id").agg(*(nw.col(c).min() for c in PLACE))
+    return place.join(head, on="household_id", how="left")
+
+
+def card_owners(roll: nw.LazyFrame) -> nw.LazyFrame:
+    """One row per registered card: the household and person it is registered to (a 户主 first),
+    with the household's place. Columns: card_no, household_id, id_number, name, place."""
+    rows = roll.filter(~nw.col("card_no").is_null()).with_columns(
+        _rank=nw.concat_str([
+            nw.when(nw.col("relation") == "户主").then(nw.lit("0")).otherwise(nw.lit("1")),
+            nw.col("household_id").fill_null(""),
+            nw.col("id_number").fill_null(""),
+        ])
+    )
+    best = rows.group_by("card_no").agg(nw.col("_rank").min())
+    return (
+        rows.join(best, on=["card_no", "_rank"], how="inner")
+        .group_by("card_no")
+        .agg(nw.col("household_id").min(), nw.col("id_number").min(), nw.col("name").min(),
+             *(nw.col(c).min() for c in PLACE))
+    )
+
+
+def card_funds(roll: nw.LazyFrame, config: Config) -> nw.LazyFrame:
+    """(card_no, fund, family, n_funds): the funds the roll registers on each card."""
+    pairs = (
+        roll.filter(~nw.col("card_no").is_null() & ~nw.col("fund").is_null())
+        .select("card_no", "fund").unique()
+    )
+    counts = pairs.group_by("card_no").agg(nw.col("fund").n_unique().alias("n_funds"))
+    return pairs.join(counts, on="card_no", how="inner").with_columns(
+        family=family_of(nw.col("fund"), config)
+    )
+
+
+def attribute(pays: nw.LazyFrame, roll: nw.LazyFrame, config: Config) -> nw.LazyFrame:
+    """Payments with `fund`: the roll fund of the card the payment pays (null if none), and
+    `period` (the memo's month, else the pay month).
+
+    A payment pays a fund registered on its card when the memo names that fund, or names its
+    family (低保金 → 城乡低保), or names no fund and the card carries only that fund. Matching
+    is done once per distinct (card, memo reading), then joined back.
+    """
+    keyed = pays.with_columns(
+        _mf=nw.col("memo_fund").fill_null(""),
+        _mfam=nw.col("memo_family").fill_null(""),
+        _mn=nw.col("memo_funds").fill_null(0),
+    )
+    sig = keyed.select("card_no", "_mf", "_mfam", "_mn").unique()
+    matched = (
+        sig.join(card_funds(roll, config), on="card_no", how="inner")
+        .filter(
+            (nw.col("_mf") == nw.col("fund"))
+            | ((nw.col("_mf") == "") & (nw.col("_mfam") == nw.col("family")))
+            | ((nw.col("_mn") == 0) & (nw.col("n_funds") == 1))
+        )
+        .select("card_no", "_mf", "_mfam", "_mn", "fund")
+    )
+    return (
+        keyed.join(matched, on=["card_no", "_mf", "_mfam", "_mn"], how="left")
+        .drop("_mf", "_mfam", "_mn")
+        .with_columns(period=nw.col("memo_period").fill_null(nw.col("pay_month")).cast(nw.Int32))
+    )
+
+
+def span(first: nw.Expr, last: nw.Expr) -> nw.Expr:
+    """' (2023-04 至 2023-09)' or ' (2023-04)'; '' when there are no months."""
+    both = nw.concat_str([nw.lit(" ("), month_text(first), nw.lit(" 至 "), month_text(last),
+                          nw.lit(")")])
+    one = nw.concat_str([nw.lit(" ("), month_text(first), nw.lit(")")])
+    return (nw.when(first.is_null()).then(nw.lit(""))
+            .otherwise(nw.when(first == last).then(one).otherwise(both)))
+
+
+def totals(lf: nw.LazyFrame, keys: list[str], month: str = "period") -> nw.LazyFrame:
+    """Money and months per key: amount (fen), first_month, last_month, months."""
+    return lf.group_by(*keys).agg(
+        nw.col("amount").sum().cast(nw.Int64).alias("amount"),
+        nw.col(month).min().cast(nw.Int32).alias("first_month"),
+        nw.col(month).max().cast(nw.Int32).alias("last_month"),
+        nw.col(month).n_unique().cast(nw.Int32).alias("months"),
+    )
+
+
+def card_paid(pays: nw.LazyFrame) -> nw.LazyFrame:
+    """Money and months (pay months) paid onto each card in the period, whatever the fund."""
+    return totals(pays.filter(~nw.col("card_no").is_null()), ["card_no"], month="pay_month")
+
+
+def no_money(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """After a left join on totals: a card paid nothing shows 0 fen and 0 months."""
+    return lf.with_columns(nw.col("amount").fill_null(0), nw.col("months").fill_null(0))
