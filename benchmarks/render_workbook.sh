@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Render a cardcheck workbook to PDF and PNG pages with LibreOffice, to look at what prints.
+#   benchmarks/render_workbook.sh [WORKBOOK.xlsx] [OUTDIR]
+# Without a workbook, writes the small example run's workbook first (cardcheck.report.example).
+# Needs: apt-get install -y libreoffice-calc poppler-utils fonts-noto-cjk
+set -euo pipefail
+out="${2:-/tmp/cardcheck_render}"
+mkdir -p "$out"
+book="${1:-}"
+if [ -z "$book" ]; then
+  book=$(python - "$out" <<'PY'
+import sys
+from pathlib import Path
+from cardcheck.outputs import write_outputs
+from cardcheck.progress import Progress
+from cardcheck.report.example import example_run
+from cardcheck.run import Timer
+run = example_run(Path(sys.argv[1]) / "run", quiet=True)
+write_outputs(run, Timer(), Progress(quiet=True))
+print(run.outputs["workbook"])
+PY
+)
+fi
+command -v soffice >/dev/null || { echo "soffice not found: apt-get install -y libreoffice-calc" >&2; exit 3; }
+soffice --headless --convert-to pdf --outdir "$out" "$book" >/dev/null
+pdf="$out/$(basename "${book%.*}").pdf"
+pdftoppm -r 70 -png "$pdf" "$out/page"
+ls "$out"/page*.png

@@ -1,0 +1,174 @@
+"""The campaign workbook: 汇总, 表1–表5 and one sheet per rule, from one run (or the ledger).
+
+`build_and_write` takes what a run produced (findings to report, frames, rule runs, file
+counts, the ledger's state) and writes OUT/cardcheck_<region>_<period>.xlsx.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from cardcheck.report import summary as S
+from cardcheck.report import tables as T
+from cardcheck.report.excel import MAX_ROWS, Writer
+from cardcheck.report.spec import ReportSpec, SheetSpec
+
+
+@dataclass
+class BookInput:
+    findings: pl.DataFrame  # the findings to report (不属实 ones already left out)
+    frames: dict[str, pl.DataFrame]
+    runs: list[Any]
+    counts: list[Any]
+    spec: ReportSpec
+    stage: str
+    state: pl.DataFrame | None = None  # ledger state of these findings
+    ledger_state: pl.DataFrame | None = None  # every finding the ledger holds, for 表5
+    basis: dict[str, str] = field(default_factory=dict)
+    suppressed: int = 0
+    unmask: bool = False
+    created: datetime = field(default_factory=datetime.now)
+
+
+def workbook_name(frames: dict[str, pl.DataFrame], county: str = "") -> str:
+    info = S.scope(frames)
+    region = re.sub(r"[\\/:*?\"<>|\s]+", "_", S.region_label(info, county))
+    return f"cardcheck_{region}_{S.period_label(info)}.xlsx"
+
+
+def rule_sheet_name(code: str, name: str) -> str:
+    return re.sub(r"[\[\]:*?/\\]", "", f"{code} {name}")[:28]
+
+
+def build_and_write(path: Path, inp: BookInput, max_rows: int = MAX_ROWS) -> Path:
+    spec = inp.spec
+    info = S.scope(inp.frames)
+    sub = (f"地区：{S.region_label(info, spec.county)}　期间：{S.period_label(info)}　"
+           f"阶段：{inp.stage}　制表时间：{inp.created:%Y-%m-%d %H:%M}"
+           + ("" if inp.unmask else "　身份证号、卡号已脱敏"))
+    enriched = T.enrich(inp.findings, inp.frames, spec, inp.stage, inp.state, inp.basis,
+                        inp.created.date())
+    ledger = inp.ledger_state
+    if ledger is None:
+        ledger = enriched.with_columns(pl.lit(True).alias("present"))
+    elif "category" not in ledger.columns:
+        ledger = ledger.with_columns(pl.col("rule").replace_strict(
+            spec.categories, default=pl.col("rule_name"), return_dtype=pl.String).alias("category"))
+    w = Writer(path, max_rows=max_rows)
+    summary_ws = w.sheet(spec.sheets["summary"].name)
+    sheets = spec.sheets
+    w.table(sheets["t1"], T.table1(inp.frames, enriched, spec), sub)
+    w.table(sheets["t2"], T.table2(inp.frames, inp.findings, inp.unmask), sub)
+    w.table(sheets["t3"], T.table3(enriched, spec, inp.unmask), sub, spec.statuses)
+    w.table(sheets["t4"], T.table4(enriched, inp.unmask), sub, spec.statuses)
+    w.table(sheets["t5"], T.table5(ledger, spec), sub)
+    rules = S.by_rule(inp.findings, inp.runs)
+    for row in rules.filter(pl.col("count") > 0).iter_rows(named=True):
+        title = sheets["rule"].title.format(code=row["rule"], name=row["name"])
+        w.table(sheets["rule"], T.rule_sheet(inp.findings, row["rule"], inp.unmask), sub,
+                name=rule_sheet_name(row["rule"], row["name"]), title=title)
+    write_summary(w, summary_ws, sheets["summary"], inp, info, rules, sub)
+    w.close()
+    return path
+
+
+def _block(w: Writer, ws: Any, row: int, label: str, headers: list[str],
+           rows: list[list[Any]], kinds: list[str]) -> int:
+    """A labelled small table on the summary sheet; returns the next free row."""
+    from cardcheck.report.excel import write_row
+
+    ws.write_string(row, 0, label, w.f["label"])
+    for c, h in enumerate(headers):
+        ws.write_string(row + 1, c, h, w.f["head"])
+    for r, values in enumerate(rows, start=row + 2):
+        fmt = w.f_total if values and values[0] == S.TOTAL else w.f
+        write_row(ws, r, tuple(values), kinds, fmt)
+    return row + 2 + len(rows) + 1
+
+
+def write_summary(w: Writer, ws: Any, sheet: SheetSpec, inp: BookInput, info: dict[str, Any],
+                  rules: pl.DataFrame, sub: str) -> None:
+    f = inp.findings
+    ws.merge_range(0, 0, 0, 8, sheet.title, w.f["title"])
+    ws.set_row(0, 24)
+    ws.write_string(1, 0, sub, w.f["sub"])
+    for col, width in enumerate((16, 24, 22, 10, 10, 10, 10, 14, 30)):
+        ws.set_column(col, col, width)
+    total = int(f.get_column("amount").fill_null(0).sum()) if f.height else 0
+    scope_rows = [
+        ["地区", S.region_label(info, inp.spec.county)], ["核查期间", S.period_label(info)],
+        ["检查阶段", inp.stage], ["核查户数", info["households"]], ["核查人数", info["persons"]],
+        ["核查卡数", info["cards"]], ["资金项目数", info["funds"]],
+        ["发放笔数", info["payments"]], ["发放金额(元)", info["paid"] / 100],
+        ["发现问题数", f.height], ["涉及金额(元)", total / 100],
+        ["不属实已排除", inp.suppressed],
+    ]
+    row = 3
+    ws.write_string(row, 0, "核查范围", w.f["label"])
+    for r, (k, v) in enumerate(scope_rows, start=row + 1):
+        ws.write_string(r, 0, k, w.f["head"])
+        if isinstance(v, str):
+            ws.write_string(r, 1, v, w.f["text"])
+        else:
+            ws.write_number(r, 1, v, w.f["money" if k.endswith("(元)") else "int"])
+    row += len(scope_rows) + 2
+    files = [[c.file, T.TABLE_NAMES.get(c.kind, c.kind), c.format, c.encoding or "", c.read, c.loaded, c.rejected, c.skipped,
+              "、".join(f"{k} {v}" for k, v in (c.skipped_reasons or {}).items())]
+             for c in inp.counts]
+    row = _block(w, ws, row, "输入文件", ["文件", "类型", "格式", "编码", "读取行", "载入",
+                                       "拒收", "跳过", "跳过原因"], files,
+                 ["text"] * 4 + ["int"] * 4 + ["text"])
+    cat = {r: inp.spec.category(r, n) for r, n in zip(rules["rule"], rules["name"])}
+    rule_rows = [[r["rule"], r["name"], cat[r["rule"]], {"ran": "已运行", "skipped": "未运行",
+                  "disabled": "已停用"}.get(r["status"], r["status"]), r["count"],
+                  r["households"], r["persons"], r["amount"] / 100, r["reason"]]
+                 for r in rules.iter_rows(named=True)]
+    rule_rows.append([S.TOTAL, "", "", "", f.height, None, None, total / 100, ""])
+    rule_top = row + 2
+    row = _block(w, ws, row, "按规则", ["规则", "名称", "问题类型", "状态", "问题数", "涉及户数",
+                                     "涉及人数", "涉及金额(元)", "说明"], rule_rows,
+                 ["text"] * 4 + ["int"] * 3 + ["money", "text"])
+    towns = S.by_township(f)
+    town_rows = [[t["township"], t["count"], t["households"], t["persons"], t["amount"] / 100]
+                 for t in towns.iter_rows(named=True)]
+    town_rows.append([S.TOTAL, f.height, None, None, total / 100])
+    town_top = row + 2
+    row = _block(w, ws, row, "按乡镇", ["乡镇", "问题数", "涉及户数", "涉及人数", "涉及金额(元)"],
+                 town_rows, ["text", "int", "int", "int", "money"])
+    notes = list(w.notes)
+    if inp.suppressed:
+        notes.append(f"{inp.suppressed} 个问题此前已核实为不属实且证据未变，本表不再列出")
+    if notes:
+        ws.write_string(row, 0, "说明", w.f["label"])
+        for i, note in enumerate(notes, start=row + 1):
+            ws.write_string(i, 0, note, w.f["note"])
+        row += len(notes) + 2
+    ws.set_h_pagebreaks([row])
+    name = sheet.name
+    _chart(w, ws, name, "问题数（按规则）", rule_top, rule_top + len(rule_rows) - 2, 0, 4,
+           (row, 0))
+    _chart(w, ws, name, "问题数（按乡镇）", town_top, town_top + len(town_rows) - 2, 0, 1,
+           (row, 4))
+    ws.repeat_rows(0, 1)
+
+
+def _chart(w: Writer, ws: Any, sheet: str, title: str, first: int, last: int, cat_col: int,
+           val_col: int, where: tuple[int, int]) -> None:
+    if last < first:
+        return
+    chart = w.wb.add_chart({"type": "column"})
+    chart.add_series({"name": title, "categories": [sheet, first, cat_col, last, cat_col],
+                      "values": [sheet, first, val_col, last, val_col],
+                      "data_labels": {"value": True}})
+    chart.set_title({"name": title, "name_font": {"name": "宋体", "size": 11}})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"min": 0, "num_format": "0", "major_gridlines": {"visible": True}})
+    chart.set_x_axis({"num_font": {"name": "宋体", "size": 9}})
+    chart.set_size({"width": 520, "height": 300})
+    ws.insert_chart(where[0], where[1], chart)
