@@ -55,7 +55,7 @@ def memo_columns(memo: pl.Expr, pay_date: pl.Expr, account_name_key: pl.Expr,
             text.str.contains(f"^({generic_words})+$")
             | text.str.contains(COMMITTEE)
             | text.str.contains(HAN_NAME)
-            | (text == account_name_key)
+            | (text == account_name_key).fill_null(False)
         ))
     )
     return [

@@ -1,0 +1,119 @@
+"""C05 发放摘要不规范: payment memos that do not say which subsidy, or say the wrong one.
+
+Finds: payments whose memo is missing; generic (代发, 工资, 转账 …, a person's or a village
+committee's name); names no fund (e.g. only 2023年04月); names a fund other than those the roll
+registers on the card; or names a month more than max_period_gap_months away from the pay
+month. One finding per (card, fund, problem), with the payments' count, months and money; the
+hub says which problem (memo:missing, memo:generic, memo:no_fund, memo:wrong_fund, memo:period).
+Why: the campaign requires every one-card payment to carry the fund's name and period so the
+beneficiary can tell what was paid for (发放摘要规范); vague memos hide wrong or duplicate
+payments.
+Known false positive: a 临时救助 paid months after the crisis it names, or back pay (补发)
+naming the months it makes good, shows as a period gap; the evidence gives both months.
+"""
+
+from __future__ import annotations
+
+import narwhals.stable.v2 as nw
+
+from cardcheck.rules.base import Context, Rule, mask_card, month_index, month_text, text, yuan
+from cardcheck.rules.card.common import attribute, card_funds, card_owners, households, span
+
+PROBLEMS = {
+    "missing": "摘要为空",
+    "generic": "摘要只写通用词或人名 (如“",
+    "no_fund": "摘要未写救助资金名称 (如“",
+    "wrong_fund": "摘要写“",
+    "period": "摘要所写月份与发放月份相差 ",
+}
+
+
+def problems(pays: nw.LazyFrame, gap: int) -> list[tuple[str, nw.LazyFrame]]:
+    """(problem, the payments that have it); a payment may have several."""
+    memo = nw.col("memo")
+    distance = (month_index(nw.col("memo_period")) - month_index(nw.col("pay_month"))).abs()
+    return [
+        ("missing", pays.filter(memo.is_null())),
+        ("generic", pays.filter(~memo.is_null() & nw.col("memo_generic"))),
+        ("no_fund", pays.filter(~memo.is_null() & ~nw.col("memo_generic")
+                                & (nw.col("memo_funds") == 0))),
+        ("wrong_fund", pays.filter((nw.col("memo_funds") > 0) & ~nw.col("matched")
+                                   & ~nw.col("n_funds").is_null())),
+        ("period", pays.filter(~nw.col("memo_period").is_null() & (distance > gap))
+         .with_columns(gap=distance.cast(nw.Int64))),
+    ]
+
+
+def check(ctx: Context) -> nw.LazyFrame:
+    cfg, roll = ctx.config, ctx.table("roll")
+    gap = int(ctx.params["max_period_gap_months"])
+    funds = card_funds(roll, cfg).group_by("card_no").agg(
+        nw.col("n_funds").min(), nw.col("fund").min().alias("roll_fund"),
+        nw.col("fund").max().alias("roll_fund_max"))
+    pays = (attribute(ctx.table("payments"), roll, cfg)
+            .join(funds, on="card_no", how="left")
+            .with_columns(matched=~nw.col("fund").is_null())
+            .with_columns(fund=nw.col("fund").fill_null(
+                nw.when(nw.col("n_funds") == 1).then(nw.col("roll_fund")))))
+    parts = []
+    for problem, rows in problems(pays, gap):
+        if problem != "period":
+            rows = rows.with_columns(gap=nw.lit(0).cast(nw.Int64))
+        parts.append(
+            rows.group_by("card_no", "fund").agg(
+                nw.len().cast(nw.Int64).alias("n_pays"),
+                nw.col("amount").sum().cast(nw.Int64).alias("amount"),
+                nw.col("pay_month").min().cast(nw.Int32).alias("first_month"),
+                nw.col("pay_month").max().cast(nw.Int32).alias("last_month"),
+                nw.col("pay_month").n_unique().cast(nw.Int32).alias("months"),
+                nw.col("memo").min().alias("example"),
+                nw.col("memo_period").min().alias("example_period"),
+                nw.col("gap").max(),
+                nw.col("roll_fund").min(), nw.col("roll_fund_max").max(),
+            ).with_columns(problem=nw.lit(problem))
+        )
+    found = nw.concat(parts)
+    example = text(nw.col("example").str.slice(0, 20))
+    registered = nw.when(nw.col("roll_fund") == nw.col("roll_fund_max")).then(
+        nw.col("roll_fund")).otherwise(nw.concat_str([nw.col("roll_fund"), nw.lit(" 等")]))
+    detail = (
+        nw.when(nw.col("problem") == "missing").then(nw.lit(PROBLEMS["missing"]))
+        .otherwise(nw.when(nw.col("problem").is_in(["generic", "no_fund"])).then(
+            nw.concat_str([
+                nw.when(nw.col("problem") == "generic").then(nw.lit(PROBLEMS["generic"]))
+                .otherwise(nw.lit(PROBLEMS["no_fund"])), example, nw.lit("”)")]))
+        .otherwise(nw.when(nw.col("problem") == "wrong_fund").then(
+            nw.concat_str([nw.lit(PROBLEMS["wrong_fund"]), example,
+                           nw.lit("”, 与名册登记的 "), text(registered), nw.lit(" 不符")]))
+        .otherwise(nw.concat_str([
+            nw.lit(PROBLEMS["period"]), text(nw.col("gap")), nw.lit(" 个月 (如“"), example,
+            nw.lit("”写 "), month_text(nw.col("example_period")), nw.lit(")")]))))
+    )
+    return (
+        found.join(card_owners(roll).select("card_no", "household_id", "id_number", "name"),
+                   on="card_no", how="left")
+        .join(households(roll).drop("head_id"), on="household_id", how="left")
+        .with_columns(
+            hub=nw.concat_str([nw.lit("memo:"), nw.col("problem")]),
+            evidence=nw.concat_str([
+                nw.lit("卡 "), mask_card(nw.col("card_no")), nw.lit(" ("),
+                nw.when(nw.col("head_name").is_null()).then(nw.lit("名册无此卡"))
+                .otherwise(nw.concat_str([nw.col("head_name"), nw.lit("户")])),
+                nw.lit(") 有 "), text(nw.col("n_pays")), nw.lit(" 笔代发 "), detail,
+                nw.lit("; 共 "), yuan(nw.col("amount")), nw.lit(" 元"),
+                span(nw.col("first_month"), nw.col("last_month")),
+            ]),
+        )
+    )
+
+
+RULE = Rule(
+    code="C05",
+    name="发放摘要不规范",
+    title="payment memo missing, generic or wrong",
+    severity="low",
+    needs={"payments": ("card_no", "amount", "pay_date", "memo"), "roll": ("card_no", "fund")},
+    check=check,
+    doc=__doc__ or "",
+    defaults={"max_period_gap_months": 3},
+)
