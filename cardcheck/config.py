@@ -24,6 +24,7 @@ SEVERITIES = ("high", "medium", "low", "warning")
 class TableSpec:
     required: tuple[str, ...]
     columns: dict[str, tuple[str, ...]]
+    units: dict[str, str] = field(default_factory=dict)  # money column -> "fen" or "yuan"
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,8 @@ def _merge_aliases(base: dict[str, Any], extra: dict[str, Any], label: str) -> d
         cur["columns"] = cols
         if "required" in spec:
             cur["required"] = spec["required"]
+        if "units" in spec:
+            cur["units"] = {**(cur.get("units") or {}), **(spec["units"] or {})}
         tables[kind] = cur
     return tables
 
@@ -144,7 +147,13 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
             if spec.get("required") else ()
         for col in required:
             _expect(col in columns, label, f"tables.{kind}.required", "names of its columns", col)
-        tables[kind] = TableSpec(required, columns)
+        units = spec.get("units") or {}
+        _expect(isinstance(units, dict), label, f"tables.{kind}.units", "a mapping", units)
+        for col, unit in units.items():
+            _expect(col in columns, label, f"tables.{kind}.units", "names of its columns", col)
+            _expect(unit in ("yuan", "fen"), label, f"tables.{kind}.units.{col}",
+                    "yuan or fen", unit)
+        tables[kind] = TableSpec(required, columns, dict(units))
 
     funds: dict[str, FundSpec] = {}
     for name, spec in (raw.get("funds") or {}).items():

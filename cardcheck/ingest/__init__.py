@@ -1,0 +1,159 @@
+"""Load every input of an inspection into the canonical tables of cardcheck/model.py.
+
+`load_file` reads one file of one kind (roll, accounts, payments, transactions, other_roll, or a
+reference list such as deaths, including kinds a user's config adds); `load_inputs` reads them
+all. Nothing is lost without a count: every row below the header is loaded, rejected (with file,
+line, column, value and reason) or skipped (blank, total, footer …, counted by reason), and
+`read == loaded + rejected + skipped` for every file.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from cardcheck.config import Config, TableSpec
+from cardcheck.errors import InputError
+from cardcheck.ingest.header import Mapping, find_header, scorer
+from cardcheck.ingest.read import open_grid
+from cardcheck.ingest.rows import with_skip
+from cardcheck.ingest.values import CARD_COLUMNS, ID_COLUMNS, date_column, normalise
+from cardcheck.model import REJECTS, SCHEMAS, SOURCE
+from cardcheck.normalize.derive import derive
+
+MAIN = ("roll", "accounts", "payments", "transactions")
+
+
+@dataclass
+class FileCounts:
+    """What happened to the rows of one input file."""
+
+    file: str
+    kind: str
+    format: str
+    encoding: str | None
+    header_line: int | None
+    read: int = 0  # every row below the header row
+    loaded: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+    title_lines: int = 0  # lines above the header row (not part of `read`)
+
+
+@dataclass
+class Loaded:
+    frame: pl.DataFrame
+    rejects: pl.DataFrame
+    counts: FileCounts
+
+
+@dataclass
+class Inputs:
+    frames: dict[str, pl.DataFrame]
+    rejects: pl.DataFrame
+    counts: list[FileCounts]
+
+
+def spec_for(kind: str, config: Config) -> TableSpec:
+    table = "roll" if kind == "other_roll" else kind
+    if table not in config.tables:
+        known = ", ".join(["other_roll", *config.tables])
+        raise InputError(f"unknown input kind {kind!r}; known: {known}")
+    return config.tables[table]
+
+
+def schema_for(kind: str, spec: TableSpec) -> dict[str, pl.DataType | type[pl.DataType]]:
+    """The canonical schema; a kind only the config declares gets text columns, dates for *_date,
+    and id_status beside id_number."""
+    if kind in SCHEMAS:
+        return SCHEMAS[kind]
+    out: dict[str, pl.DataType | type[pl.DataType]] = dict(SOURCE)
+    for col in spec.columns:
+        out[col] = pl.Date if date_column(col) else pl.String
+        if col == "id_number":
+            out["id_status"] = pl.String
+    return out
+
+
+def load_file(path: Path, kind: str, config: Config) -> Loaded:
+    """Read one file of `kind` into its canonical frame, its rejects and its counts."""
+    path = Path(path)
+    spec = spec_for(kind, config)
+    grid = open_grid(path, scorer(spec))
+    mapping = find_header(grid.head, spec, kind, path.name)
+    header_line = grid.line_offset + mapping.header_index + 1
+    body = grid.body(mapping.header_index)
+    cells = [c for c in body.columns if c != "__line"]
+    body = with_skip(body, cells, mapping.header_cells)
+    data = body.filter(pl.col("__skip").is_null())
+    skipped = body.filter(pl.col("__skip").is_not_null()).get_column("__skip").to_list()
+    frame = data.select(
+        [pl.col(f"c{i}").alias(col) for col, i in mapping.columns.items() if f"c{i}" in data.columns]
+        + [pl.col("__line")]
+    )
+    if grid.numeric is not None:
+        wanted = {col: i for col, i in mapping.columns.items()
+                  if col in ID_COLUMNS or col in CARD_COLUMNS}
+        if wanted:
+            flags = grid.numeric(mapping.header_index, list(wanted.values()))
+            keep = body.get_column("__skip").is_null()
+            frame = frame.with_columns(
+                [flags[i].filter(keep).alias(f"__num_{col}") for col, i in wanted.items()]
+            )
+    units = {**spec.units, **mapping.units}
+    ok, rej = normalise(frame, kind, config, mapping.headers, units, spec.required)
+    ok = _finish(ok, kind, spec, path, mapping, config)
+    rejects = rej.select(pl.lit(path.name).alias("file"), "line", "column", "value", "reason")
+    counts = FileCounts(
+        file=path.name, kind=kind, format=grid.format, encoding=grid.encoding,
+        header_line=header_line, read=body.height, loaded=ok.height, rejected=rejects.height,
+        skipped=len(skipped), skipped_reasons=dict(Counter(skipped)),
+        title_lines=header_line - 1,
+    )
+    return Loaded(ok, rejects.cast(REJECTS), counts)  # type: ignore[arg-type]
+
+
+def _finish(ok: pl.DataFrame, kind: str, spec: TableSpec, path: Path, mapping: Mapping,
+            config: Config) -> pl.DataFrame:
+    ok = ok.rename({"__line": "source_line"}).with_columns(pl.lit(path.name).alias("source_file"))
+    household_form = mapping.aliases_used.get("name", "").startswith("户主")
+    if kind in ("roll", "other_roll") and "relation" not in ok.columns and household_form:
+        ok = ok.with_columns(pl.lit("户主").alias("relation"))  # one row per household
+    if kind == "other_roll":
+        region = pl.col("region_code").str.slice(0, 6) if "region_code" in ok.columns else None
+        stem = pl.lit(path.stem)
+        ok = ok.with_columns((pl.coalesce(region, stem) if region is not None else stem)
+                             .alias("source_region"))
+    if kind in SCHEMAS:
+        return derive(kind, ok, config)
+    schema = schema_for(kind, spec)
+    return ok.select([(pl.col(c) if c in ok.columns else pl.lit(None)).cast(t).alias(c)
+                      for c, t in schema.items()])
+
+
+def load_inputs(paths: dict[str, list[Path]], config: Config,
+                progress: Callable[[str], None] | None = None) -> Inputs:
+    """Load every file; several files of one kind are concatenated; empty lists are skipped."""
+    frames: dict[str, pl.DataFrame] = {}
+    rejects: list[pl.DataFrame] = []
+    counts: list[FileCounts] = []
+    for kind, files in paths.items():
+        files = [Path(f) for f in (files or []) if f is not None]
+        if not files:
+            continue
+        parts = []
+        for path in files:
+            if progress:
+                progress(f"reading {kind}: {path.name}")
+            loaded = load_file(path, kind, config)
+            parts.append(loaded.frame)
+            rejects.append(loaded.rejects)
+            counts.append(loaded.counts)
+        frames[kind] = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+    all_rejects = pl.concat(rejects, how="vertical") if rejects else pl.DataFrame(schema=REJECTS)
+    return Inputs(frames, all_rejects, counts)

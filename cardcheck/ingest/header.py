@@ -1,0 +1,113 @@
+"""Find the header row and map its cells to canonical columns (configs/columns.yaml aliases).
+
+Matching ignores case, spaces, full-width forms and a trailing unit in brackets (金额(元),
+金额（分）), and treats 帐 and 账 alike. The header is the row, among the first 20, that names
+most canonical columns of the table. Extra columns are ignored, in any order.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from cardcheck.config import TableSpec
+from cardcheck.errors import InputError
+
+UNIT = re.compile(r"^(.+?)\((元|分|人民币元)\)$")
+# a table read without these columns can still be used: the sign of the amount gives direction
+OPTIONAL_REQUIRED = {"transactions": {"direction"}}
+
+
+def header_key(text: str) -> str:
+    """The comparison form of a header cell."""
+    t = unicodedata.normalize("NFKC", text or "")
+    t = re.sub(r"[\s\u200b\u200c\u200d\u2060\ufeff\u00a0]", "", t).lower().replace("帐", "账")
+    return t.lstrip("*※").rstrip(":：")
+
+
+@dataclass
+class Mapping:
+    header_index: int  # 0-based row of the header among the rows read
+    columns: dict[str, int]  # canonical column -> cell index
+    headers: dict[str, str]  # canonical column -> header text as written
+    units: dict[str, str] = field(default_factory=dict)  # canonical column -> "fen" when 分
+    aliases_used: dict[str, str] = field(default_factory=dict)  # canonical -> matched alias
+    header_cells: list[str] = field(default_factory=list)
+
+
+def _alias_index(spec: TableSpec) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for col, aliases in spec.columns.items():
+        for alias in (col, *aliases):
+            out.setdefault(header_key(alias), col)
+    return out
+
+
+def match_cell(cell: str, index: dict[str, str]) -> tuple[str | None, str | None]:
+    """(canonical column, unit) a header cell names, or (None, None)."""
+    key = header_key(cell)
+    if not key:
+        return None, None
+    if key in index:
+        return index[key], None
+    m = UNIT.match(key)
+    if m and m.group(1) in index:
+        return index[m.group(1)], "fen" if m.group(2) == "分" else "yuan"
+    return None, None
+
+
+def scorer(spec: TableSpec):
+    index = _alias_index(spec)
+
+    def score(row: list[str]) -> int:
+        return len({c for c in (match_cell(cell, index)[0] for cell in row) if c})
+
+    return score
+
+
+def find_header(head: list[list[str]], spec: TableSpec, kind: str, file: str) -> Mapping:
+    """The header row and its column mapping; InputError naming what is wrong."""
+    index = _alias_index(spec)
+    score = scorer(spec)
+    scores = [score(r) for r in head]
+    best = max(scores, default=0)
+    if best == 0:
+        shown = "、".join(list(spec.columns)[:6])
+        raise InputError(
+            f"{file}：在前 {len(head)} 行中找不到{kind}表的表头（没有一格是已知的列名，"
+            f"如 {shown} 的别名；见 configs/columns.yaml）"
+        )
+    at = scores.index(best)
+    row = head[at]
+    columns: dict[str, int] = {}
+    headers: dict[str, str] = {}
+    units: dict[str, str] = {}
+    used: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(row):
+        col, unit = match_cell(cell, index)
+        if col is None:
+            continue
+        key = header_key(cell)
+        if key in seen:
+            raise InputError(
+                f"{file}：第 {at + 1} 行表头“{cell.strip()}”出现了两次（第 {seen[key] + 1} 列和"
+                f"第 {i + 1} 列），无法确定用哪一列"
+            )
+        seen[key] = i
+        if col in columns:
+            raise InputError(
+                f"{file}：表头“{headers[col]}”和“{cell.strip()}”都对应 {col} 列，"
+                "请删去或改名其中一列"
+            )
+        columns[col], headers[col] = i, cell.strip()
+        used[col] = key
+        if unit == "fen":
+            units[col] = "fen"
+    required = [c for c in spec.required if c not in OPTIONAL_REQUIRED.get(kind, set())]
+    missing = [c for c in required if c not in columns]
+    if missing:
+        parts = [f"{c}（已尝试：{'、'.join(spec.columns[c])}）" for c in missing]
+        raise InputError(f"{file}：缺少必需的列 {'；'.join(parts)}")
+    return Mapping(at, columns, headers, units, used, row)

@@ -1,0 +1,303 @@
+"""Open an input file as a grid of text cells, whatever it really is.
+
+The format is told by content, not by the extension: XLSX (a zip), legacy XLS (an OLE2 file),
+an HTML table saved as .xls (what many bank and civil-affairs systems export), or delimited text
+in UTF-8 (with or without BOM), UTF-16, GBK or GB18030, separated by comma, tab, semicolon or |.
+
+A `Grid` holds the first rows (for finding the header) and reads the body below a chosen header
+row as a polars frame of strings c0, c1 … plus `__line`, the line number the user sees in Excel
+or a text editor.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+
+from cardcheck.errors import InputError
+
+HEAD_ROWS = 20
+DELIMITERS = (",", "\t", ";", "|")
+Scorer = Callable[[list[str]], int]
+
+
+@dataclass
+class Grid:
+    format: str  # csv / xlsx / xls / html
+    encoding: str | None
+    head: list[list[str]]  # the first rows, as text (None cells as "")
+    body: Callable[[int], pl.DataFrame]  # header index (0-based in head) -> rows below it
+    numeric: Callable[[int, list[int]], dict[int, pl.Series]] | None = None
+    line_offset: int = 0  # lines above the first row of `head` (Excel leading empty rows)
+    notes: list[str] = field(default_factory=list)
+
+
+def sniff(data: bytes) -> str:
+    """xlsx / xls / html / text, from the first bytes."""
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "xls"
+    start = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if start.startswith(b"<") and re.search(rb"<(table|html|!doctype)", data[:65536].lower()):
+        return "html"
+    return "text"
+
+
+def _valid_utf8(data: bytes) -> bool:
+    """Validate UTF-8 in chunks, without holding the whole text."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 1 << 24
+    try:
+        for i in range(0, len(data), step):
+            decoder.decode(data[i:i + step], final=i + step >= len(data))
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def decode(data: bytes, path: Path) -> tuple[bytes, str]:
+    """(the text as UTF-8 bytes without BOM, encoding name): UTF-8 (BOM or not), UTF-16 with
+    BOM, GBK, GB18030."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        if _valid_utf8(data[3:]):
+            return data[3:], "utf-8-sig"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16").encode("utf-8"), "utf-16"
+    elif _valid_utf8(data):
+        return data, "utf-8"
+    for enc in ("gbk", "gb18030"):
+        try:
+            return data.decode(enc).encode("utf-8"), enc
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{path.name}：无法识别文件的文字编码（试过 UTF-8、GBK、GB18030），"
+                     "请在 Excel 中另存为“CSV UTF-8”后重试")
+
+
+def _head_rows(utf8: bytes, delimiter: str) -> list[list[str]]:
+    end = -1
+    for _ in range(HEAD_ROWS):
+        end = utf8.find(b"\n", end + 1)
+        if end < 0:
+            end = len(utf8)
+            break
+    text = utf8[:end].decode("utf-8", errors="replace")
+    return [next(csv.reader([ln.rstrip("\r")], delimiter=delimiter), []) for ln in text.split("\n")]
+
+
+def read_text(data: bytes, path: Path, score: Scorer) -> Grid:
+    utf8, encoding = decode(data, path)
+    best = max(DELIMITERS, key=lambda d: max((score(r) for r in _head_rows(utf8, d)), default=0))
+    head = _head_rows(utf8, best)
+
+    def body(header_index: int) -> pl.DataFrame:
+        return _csv_body(utf8, best, header_index)
+
+    return Grid("csv", encoding, head, body)
+
+
+def _csv_body(data: bytes, delimiter: str, header_index: int) -> pl.DataFrame:
+    df = pl.read_csv(
+        data, has_header=False, infer_schema=False, separator=delimiter, skip_lines=header_index,
+        truncate_ragged_lines=True, quote_char='"',
+        raise_if_empty=False,
+    )
+    df = df.rename({c: f"c{i}" for i, c in enumerate(df.columns)})
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if b'"' in data and header_index + df.height != lines:
+        return _csv_body_slow(data, delimiter, header_index)  # quoted line breaks
+    df = df.slice(1).with_row_index("__line", offset=header_index + 2)
+    return df.with_columns(pl.col("__line").cast(pl.Int64))
+
+
+def _csv_body_slow(data: bytes, delimiter: str, header_index: int) -> pl.DataFrame:
+    """Python's csv reader, for files whose quoted cells hold line breaks (exact line numbers)."""
+    text = data.decode("utf-8")
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    start = 0
+    for i, row in enumerate(reader):
+        if i < header_index:
+            start = reader.line_num
+            continue
+        rows.append(row)
+        lines.append(start + 1)
+        start = reader.line_num
+    return _frame(rows[1:], lines[1:], len(rows[0]) if rows else 0)
+
+
+def _frame(rows: list[list[str]], lines: list[int], width: int) -> pl.DataFrame:
+    cols = {f"c{i}": [r[i] if i < len(r) else None for r in rows] for i in range(width)}
+    df = pl.DataFrame(cols, schema={c: pl.String for c in cols})
+    return df.with_columns(pl.Series("__line", lines, dtype=pl.Int64))
+
+
+# ------------------------------------------------------------------------------ spreadsheets
+
+
+def _xlsx_first_row(data: bytes, sheet_name: str) -> int:
+    """1-based row of the first non-empty cell of a sheet (calamine drops leading empty rows)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            wb = z.read("xl/workbook.xml").decode("utf-8", "replace")
+            rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+            name = re.escape(sheet_name)
+            m = re.search(rf'<sheet\b[^>]*name="{name}"[^>]*r:id="([^"]+)"', wb)
+            if not m:
+                return 1
+            rid = re.escape(m.group(1))
+            t = re.search(rf'<Relationship\b[^>]*Id="{rid}"[^>]*Target="([^"]+)"', rels) or \
+                re.search(rf'<Relationship\b[^>]*Target="([^"]+)"[^>]*Id="{rid}"', rels)
+            if not t:
+                return 1
+            target = t.group(1).lstrip("/")
+            target = target if target.startswith("xl/") else "xl/" + target
+            with z.open(target) as fh:
+                chunk = b""
+                while True:
+                    part = fh.read(65536)
+                    chunk = chunk[-200:] + part
+                    hit = re.search(rb'<c r="[A-Z]+(\d+)"[^>]*?(?<!/)>\s*<(?:v|is)>', chunk)
+                    if hit:
+                        return int(hit.group(1))
+                    if not part:
+                        return 1
+    except (KeyError, zipfile.BadZipFile):
+        return 1
+
+
+def read_excel(data: bytes, path: Path, fmt: str, score: Scorer) -> Grid:
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(data)
+    except Exception as exc:  # noqa: BLE001 - calamine's errors share no base class
+        raise InputError(f"{path.name}：无法作为 Excel 文件打开（{exc}）") from None
+    best_name, best_score, best_head = None, -1, []
+    for name in reader.sheet_names:
+        sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEAD_ROWS)
+        if sheet.visible != "visible" and best_name is not None:
+            continue
+        head = _rows_of(sheet.to_polars())
+        s = max((score(r) for r in head), default=0)
+        if s > best_score:
+            best_name, best_score, best_head = name, s, head
+    if best_name is None:
+        raise InputError(f"{path.name}：工作簿中没有工作表")
+    offset = _xlsx_first_row(data, best_name) - 1 if fmt == "xlsx" else 0
+
+    def body(header_index: int) -> pl.DataFrame:
+        df = reader.load_sheet(best_name, header_row=None, dtypes="string").to_polars()
+        df = df.rename({c: f"c{i}" for i, c in enumerate(df.columns)})
+        return df.with_row_index("__line", offset=offset + 1).slice(header_index + 1).with_columns(
+            pl.col("__line").cast(pl.Int64)
+        )
+
+    def numeric(header_index: int, columns: list[int]) -> dict[int, pl.Series]:
+        """True where a cell is a number in the workbook (not text): digits may be lost."""
+        out = {}
+        for i in columns:
+            sheet = reader.load_sheet(best_name, header_row=None, dtypes="boolean", use_columns=[i])
+            batch, _errors = sheet.to_arrow_with_errors()
+            s = pl.from_arrow(batch.column(0))
+            out[i] = pl.Series(f"n{i}", s).is_not_null().slice(header_index + 1)
+        return out
+
+    return Grid(fmt, None, best_head, body, numeric, offset)
+
+
+def _rows_of(df: pl.DataFrame) -> list[list[str]]:
+    return [["" if v is None else str(v) for v in row] for row in df.iter_rows()]
+
+
+# ------------------------------------------------------------------------------ HTML tables
+
+
+class _Tables(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[list[list[str]]] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._span = 1
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+            span = dict(attrs).get("colspan") or "1"
+            self._span = int(span) if span.isdigit() else 1
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+            self._row.extend([""] * (self._span - 1))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.tables[-1].append(self._row)
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def read_html(data: bytes, path: Path, score: Scorer) -> Grid:
+    charset = re.search(rb'charset=["\']?([A-Za-z0-9_-]+)', data[:4096])
+    text = None
+    if charset:
+        try:
+            text, encoding = data.decode(charset.group(1).decode()), charset.group(1).decode().lower()
+        except (LookupError, UnicodeDecodeError):
+            text = None
+    if text is None:
+        utf8, encoding = decode(data, path)
+        text = utf8.decode("utf-8")
+    parser = _Tables()
+    parser.feed(text)
+    tables = [t for t in parser.tables if t]
+    if not tables:
+        raise InputError(f"{path.name}：网页格式的文件中没有表格")
+    rows = max(tables, key=lambda t: max((score(r) for r in t[:HEAD_ROWS]), default=0))
+    width = max(len(r) for r in rows)
+
+    def body(header_index: int) -> pl.DataFrame:
+        below = rows[header_index + 1:]
+        lines = list(range(header_index + 2, header_index + 2 + len(below)))
+        return _frame(below, lines, width)
+
+    return Grid("html", encoding, rows[:HEAD_ROWS], body)
+
+
+def open_grid(path: Path, score: Scorer) -> Grid:
+    """Read `path` as a grid; `score(row)` rates a row as a header (delimiter/sheet/table choice)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}：文件不存在") from None
+    except OSError as exc:
+        raise InputError(f"{path}：无法读取（{exc.strerror}）") from None
+    if not data.strip():
+        raise InputError(f"{path.name}：文件是空的")
+    kind = sniff(data)
+    if kind in ("xlsx", "xls"):
+        return read_excel(data, path, kind, score)
+    if kind == "html":
+        return read_html(data, path, score)
+    return read_text(data, path, score)

@@ -1,0 +1,124 @@
+"""Dates and times as the files write them, parsed whole-column.
+
+Accepted: 2019-04-15, 2019/4/15, 2019.04.15, 20190415, 2019年4月15日, 2019年4月 and 2019-04
+(→ the 1st), 201904, Excel serial numbers (43570, 43570.4375), and for times also
+'2023-04-15 10:30:00', '2023/4/15 10:30', '2023-04-15T10:30:00', '20230415103000'.
+A date before 1900 or more than a year ahead is a problem (a reject reason), as is text that is
+not a date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from cardcheck.normalize.text import clean
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+EARLIEST = dt.date(1900, 1, 1)
+UNREADABLE = "无法识别的日期"
+OUT_OF_RANGE = "日期早于1900年或晚于一年之后，不合常理"
+
+
+def _latest() -> dt.date:
+    return dt.date.today() + dt.timedelta(days=366)
+
+
+def _ymd(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
+    return pl.concat_str([y, pl.lit("-"), m.str.zfill(2), pl.lit("-"), d.str.zfill(2)])
+
+
+def _split(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(date text, time text) of a cleaned cell: '2019年4月15日 10:30' → ('2019-4-15', '10:30')."""
+    t = (
+        text.str.replace_all(r"[年/.]", "-").str.replace_all(r"月", "-")
+        .str.replace_all(r"[日号]", "").str.replace("T", " ").str.strip_chars()
+    )
+    compact = t.str.contains(r"^\d{14}$")
+    date_txt = pl.when(compact).then(t.str.slice(0, 8)).otherwise(t.str.extract(r"^(\S+)", 1))
+    time_txt = (
+        pl.when(compact)
+        .then(pl.concat_str([t.str.slice(8, 2), pl.lit(":"), t.str.slice(10, 2), pl.lit(":"),
+                             t.str.slice(12, 2)]))
+        .otherwise(t.str.extract(r"^\S+\s+(.+)$", 1))
+    )
+    return date_txt, time_txt
+
+
+def _date_text(d: pl.Expr) -> pl.Expr:
+    """'YYYY-MM-DD' from the date part, or null."""
+    full = r"^(\d{4})-(\d{1,2})-(\d{1,2})$"
+    month = r"^(\d{4})-(\d{1,2})-?$"
+    return (
+        pl.when(d.str.contains(full))
+        .then(_ymd(d.str.extract(full, 1), d.str.extract(full, 2), d.str.extract(full, 3)))
+        .when(d.str.contains(r"^\d{8}$"))
+        .then(_ymd(d.str.slice(0, 4), d.str.slice(4, 2), d.str.slice(6, 2)))
+        .when(d.str.contains(month))
+        .then(_ymd(d.str.extract(month, 1), d.str.extract(month, 2), pl.lit("1")))
+        .when(d.str.contains(r"^(19|20)\d{2}(0[1-9]|1[0-2])$"))
+        .then(_ymd(d.str.slice(0, 4), d.str.slice(4, 2), pl.lit("1")))
+        .otherwise(None)
+    )
+
+
+def _serial(d: pl.Expr) -> pl.Expr:
+    """Excel serial day number (5 digits, optional fraction) as float days, else null."""
+    return pl.when(d.str.contains(r"^\d{5}(\.\d+)?$")).then(d.cast(pl.Float64, strict=False))
+
+
+def parse_date(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(pl.Date or null, problem text or null)."""
+    text = clean(expr)
+    d, _ = _split(text)
+    serial = _serial(text)
+    from_serial = pl.lit(EXCEL_EPOCH) + pl.duration(days=serial.floor().cast(pl.Int64))
+    value = (
+        pl.when(serial.is_not_null()).then(from_serial.cast(pl.Date))
+        .otherwise(_date_text(d).str.to_date("%Y-%m-%d", strict=False))
+    )
+    return _checked(text, value, EARLIEST, _latest())
+
+
+def parse_datetime(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(pl.Datetime('us') or null, problem text or null); a date alone means midnight."""
+    text = clean(expr)
+    d, t = _split(text)
+    hms = r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?$"
+    time_txt = (
+        pl.when(t.is_null()).then(pl.lit("00:00:00"))
+        .when(t.str.contains(hms))
+        .then(pl.concat_str([
+            t.str.extract(hms, 1).str.zfill(2), pl.lit(":"), t.str.extract(hms, 2), pl.lit(":"),
+            t.str.extract(hms, 3).fill_null("00"),
+        ]))
+        .otherwise(None)
+    )
+    serial = _serial(text)
+    from_serial = (
+        pl.lit(dt.datetime(1899, 12, 30)).cast(pl.Datetime("us"))
+        + pl.duration(seconds=(serial * 86400).round(0).cast(pl.Int64))
+    )
+    parsed = pl.concat_str([_date_text(d), pl.lit(" "), time_txt]).str.to_datetime(
+        "%Y-%m-%d %H:%M:%S", time_unit="us", strict=False
+    )
+    value = pl.when(serial.is_not_null()).then(from_serial).otherwise(parsed)
+    earliest = dt.datetime.combine(EARLIEST, dt.time())
+    latest = dt.datetime.combine(_latest(), dt.time())
+    return _checked(text, value, earliest, latest)
+
+
+def _checked(text: pl.Expr, value: pl.Expr, earliest: object, latest: object) -> tuple[pl.Expr, pl.Expr]:
+    problem = (
+        pl.when(text.is_null()).then(None)
+        .when(value.is_null()).then(pl.lit(UNREADABLE))
+        .when((value < pl.lit(earliest)) | (value > pl.lit(latest))).then(pl.lit(OUT_OF_RANGE))
+        .otherwise(None)
+    )
+    return pl.when(problem.is_null()).then(value).otherwise(None), problem
+
+
+def to_date(expr: pl.Expr) -> pl.Expr:
+    """The date, or null when unreadable or out of range."""
+    return parse_date(expr)[0]
