@@ -1,5 +1,6 @@
 """Runs every case of every fixtures/rules/*.yaml file against its rule (sqlfluff-style).
 
+Each case runs on polars and on DuckDB: one catalogue, the same rows on every engine.
 A case: name, tables (canonical rows), optional config (YAML merged over configs/), and expect:
 the exact findings, compared on the columns the expected rows list (order-insensitive).
 """
@@ -16,6 +17,7 @@ import yaml
 from cardcheck.config import _merge, _validate, load_config
 from cardcheck.casefile import frames
 from cardcheck.engine import run_rules
+from cardcheck.engines import make_engine
 from cardcheck.rules import catalogue
 
 CASES_DIR = Path(__file__).parent.parent / "fixtures" / "rules"
@@ -60,11 +62,12 @@ def _normal(value: Any) -> Any:
     return None if value is None else str(value)
 
 
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
 @pytest.mark.parametrize("code, case", _cases())
-def test_rule_case(code: str, case: dict[str, Any]) -> None:
+def test_rule_case(code: str, case: dict[str, Any], engine: str) -> None:
     config = _config(case.get("config"))
     data = frames(case["tables"], config)
-    result = run_rules(data, config, select=[code])
+    result = run_rules(data, config, engine=make_engine(engine), select=[code])
     ran = [r for r in result.runs if r.code == code]
     assert ran and ran[0].status == "ran", f"{code} did not run: {ran[0].reason if ran else 'unknown rule'}"
     expected = case.get("expect") or []

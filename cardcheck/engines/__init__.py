@@ -73,7 +73,8 @@ class SparkEngine(Engine):
         self.spark.sparkContext.setLogLevel("ERROR")
 
     def lazy(self, df: pl.DataFrame) -> nw.LazyFrame:
-        return nw.from_native(self.spark.createDataFrame(df.to_pandas()))
+        # Arrow carries the schema (an empty table too); Spark 4 accepts it directly
+        return nw.from_native(self.spark.createDataFrame(df.to_arrow()))
 
     def close(self) -> None:
         """The Spark session is kept for the process; stopping it is the caller's choice."""

@@ -1,0 +1,5 @@
+"""`python -m cardcheck` runs the command line."""
+
+from cardcheck.cli import main
+
+main()
