@@ -20,7 +20,8 @@ ID_BAD_CHECKSUM = "bad_checksum"
 ID_BAD_DATE = "bad_birth_date"
 ID_BAD_FORMAT = "bad_format"
 ID_MISSING = "missing"
-ID_USABLE = (ID_OK, ID_UPGRADED)
+ID_TOKEN = "token"  # a keyed pseudonym from `cardcheck tokenize`: matchable, not checkable
+ID_USABLE = (ID_OK, ID_UPGRADED, ID_TOKEN)
 
 SOURCE = {"source_file": pl.String, "source_line": pl.Int64}
 

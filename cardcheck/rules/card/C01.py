@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
+from cardcheck.model import ID_USABLE
 from cardcheck.rules.base import Context, Rule, mask_card, text, yuan
-
-USABLE = ["ok", "upgraded15"]
 
 
 def check(ctx: Context) -> nw.LazyFrame:
-    roll = ctx.table("roll").filter(nw.col("id_status").is_in(USABLE))
+    roll = ctx.table("roll").filter(nw.col("id_status").is_in(list(ID_USABLE)))
     person = roll.group_by("id_number").agg(
         nw.col("name").min(), nw.col("household_id").min(), nw.col("region_code").min(),
         nw.col("township").min(), nw.col("village").min(),
