@@ -1,0 +1,102 @@
+"""C08 长期未动用: subsidies keep arriving on a card nobody draws on.
+
+Finds: every card of the transactions file with min_idle_months or more consecutive months,
+from a month with a credit to a later month with a credit, without a single debit in between
+(no ATM, POS, counter or transfer), while subsidies keep being credited (credit transactions, or
+the card's payments when larger). amount = the credits of those months; months = the span.
+Why: money that piles up untouched suggests a beneficiary who died, moved or never knew of the
+card, or a card kept by someone waiting to draw it all at once (私存扣留); the campaign asks
+"卡在哪里, 谁在用卡".
+Known false positive: old people or orphans' guardians who save on purpose; the inspector
+confirms by a visit. A card whose bank export misses debits looks idle too.
+"""
+
+from __future__ import annotations
+
+import narwhals.stable.v2 as nw
+
+from cardcheck.rules.base import Context, Rule, mask_card, month_index, month_text, text, yuan
+from cardcheck.rules.card.common import card_owners, households
+
+
+def card_months(txns: nw.LazyFrame, pays: nw.LazyFrame) -> nw.LazyFrame:
+    """(card_no, month, credit, debit): one row per card and month with any activity, for the
+    cards of the transactions file."""
+    cards = txns.filter(~nw.col("card_no").is_null()).select("card_no").unique()
+    moves = txns.filter(~nw.col("card_no").is_null()).select(
+        "card_no", nw.col("txn_month").alias("month"),
+        nw.when(nw.col("direction") == "C").then(nw.col("amount")).otherwise(0).alias("txn_in"),
+        nw.lit(0).cast(nw.Int64).alias("paid_in"),
+        nw.when(nw.col("direction") == "D").then(1).otherwise(0).alias("debit"),
+    )
+    paid = pays.join(cards, on="card_no", how="semi").select(
+        "card_no", nw.col("pay_month").alias("month"), nw.lit(0).cast(nw.Int64).alias("txn_in"),
+        nw.col("amount").alias("paid_in"), nw.lit(0).alias("debit"),
+    )
+    return (
+        nw.concat([moves.with_columns(nw.col("txn_in").cast(nw.Int64),
+                                      nw.col("debit").cast(nw.Int64)),
+                   paid.with_columns(nw.col("paid_in").cast(nw.Int64),
+                                     nw.col("debit").cast(nw.Int64))])
+        .group_by("card_no", "month")
+        .agg(nw.col("txn_in").sum(), nw.col("paid_in").sum(), nw.col("debit").max())
+        .with_columns(credit=nw.max_horizontal(nw.col("txn_in"), nw.col("paid_in")).cast(nw.Int64),
+                      debit=nw.col("debit").cast(nw.Int64))
+    )
+
+
+def idle_runs(months: nw.LazyFrame) -> nw.LazyFrame:
+    """(card_no, run, first_month, last_month, span, amount, credits): the credited months
+    between two debit months, per card."""
+    return (
+        months.with_columns(
+            run=nw.col("debit").cum_sum().over("card_no", order_by="month").cast(nw.Int64))
+        .filter((nw.col("debit") == 0) & (nw.col("credit") > 0))
+        .group_by("card_no", "run")
+        .agg(nw.col("month").min().cast(nw.Int32).alias("first_month"),
+             nw.col("month").max().cast(nw.Int32).alias("last_month"),
+             nw.col("credit").sum().cast(nw.Int64).alias("amount"),
+             nw.len().cast(nw.Int64).alias("credits"))  # months with a credit
+        .with_columns(span=(month_index(nw.col("last_month"))
+                            - month_index(nw.col("first_month")) + 1).cast(nw.Int32))
+    )
+
+
+def check(ctx: Context) -> nw.LazyFrame:
+    roll, least = ctx.table("roll"), int(ctx.params["min_idle_months"])
+    runs = idle_runs(card_months(ctx.table("transactions"), ctx.table("payments")))
+    idle = (
+        runs.filter(nw.col("span") >= least)
+        .group_by("card_no")
+        .agg(nw.col("first_month").min(), nw.col("last_month").max(),
+             nw.col("span").sum().cast(nw.Int32).alias("months"),
+             nw.col("span").max().alias("longest"),
+             nw.col("amount").sum().cast(nw.Int64), nw.col("credits").sum())
+    )
+    return (
+        idle.join(card_owners(roll).select("card_no", "household_id", "id_number", "name"),
+                  on="card_no", how="left")
+        .join(households(roll).drop("head_id"), on="household_id", how="left")
+        .with_columns(evidence=nw.concat_str([
+            nw.lit("卡 "), mask_card(nw.col("card_no")), nw.lit(" ("),
+            nw.when(nw.col("head_name").is_null()).then(nw.lit("名册无此卡"))
+            .otherwise(nw.concat_str([nw.col("head_name"), nw.lit("户")])),
+            nw.lit(") 自 "), month_text(nw.col("first_month")), nw.lit(" 至 "),
+            month_text(nw.col("last_month")), nw.lit(" 最长连续 "), text(nw.col("longest")),
+            nw.lit(" 个月有补贴入账却无任何支取, 期间 "), text(nw.col("credits")),
+            nw.lit(" 个月入账共 "), yuan(nw.col("amount")), nw.lit(" 元"),
+        ]))
+    )
+
+
+RULE = Rule(
+    code="C08",
+    name="长期未动用",
+    title="card credited for months, never drawn on",
+    severity="medium",
+    needs={"transactions": ("card_no", "txn_month", "direction", "amount"),
+           "roll": ("household_id", "card_no"), "payments": ("card_no", "amount")},
+    check=check,
+    doc=__doc__ or "",
+    defaults={"min_idle_months": 6},
+)
