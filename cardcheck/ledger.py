@@ -268,6 +268,19 @@ class Ledger:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r)) for r in cur.fetchall()]
 
+    def record_sample(self, stage: str, seed: int, params: dict[str, Any],
+                      items: pl.DataFrame) -> int:
+        """Store a drawn sample (seed and parameters, and the households drawn)."""
+        with self.transaction():
+            sample_id = self.conn.execute(
+                "INSERT INTO samples (at, stage, seed, params, households) VALUES (?,?,?,?,?)",
+                (now_text(), stage, seed, json.dumps(params, ensure_ascii=False), items.height),
+            ).lastrowid
+            _insert(self.conn, "sample_items", items.select(
+                pl.lit(sample_id).alias("sample_id"), "seq", "township", "village",
+                "household_id", "weight"))
+        return int(sample_id or 0)
+
     def households(self) -> pl.DataFrame:
         rows = self.conn.execute(f"SELECT {', '.join(HOUSEHOLD_COLS)} FROM households").fetchall()
         return pl.DataFrame(rows, schema=HOUSEHOLD_COLS, orient="row")

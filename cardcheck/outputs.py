@@ -1,14 +1,18 @@
-"""Write what a run produced: findings.csv, rejects.csv, manifest.json, workbook, ledger, summary."""
+"""Write what a run produced: findings.csv, rejects.csv, the ledger, the workbook, manifest.json,
+and the summary on the terminal."""
 
 from __future__ import annotations
 
-import csv
+import dataclasses
+import hashlib
 import json
 import os
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+from rich.console import Console
 
 from cardcheck import __version__
 from cardcheck.errors import CardcheckError
@@ -18,6 +22,7 @@ if TYPE_CHECKING:
     from cardcheck.run import CheckRun, Timer
 
 FORMULA_START = ("=", "+", "-", "@")
+SECRET_WORDS = ("secret", "password", "passwd", "token", "key", "credential")
 
 
 def safe_cell(value: str) -> str:
@@ -51,11 +56,147 @@ def write_csv(df: pl.DataFrame, path: Path) -> Path:
     return path
 
 
-def write_outputs(run: CheckRun, timer: Timer, progress: Progress) -> None:
-    out = run.options.out
+def households_of(roll: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The roll's households (for the ledger's sampling frame): township, village, head, size."""
+    if roll is None:
+        return None
+    return roll.filter(pl.col("household_id").is_not_null()).sort(
+        pl.col("relation") != "户主", "id_number", nulls_last=True
+    ).group_by("household_id").agg(
+        pl.col("township").drop_nulls().first(), pl.col("village").drop_nulls().first(),
+        pl.col("name").drop_nulls().first(),
+        pl.col("id_number").drop_nulls().n_unique().cast(pl.Int64).alias("persons"))
+
+
+def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
+                  console: Console | None = None) -> None:
+    from cardcheck.ledger import STAGES, Ledger
+    from cardcheck.ledger_io import ledger_findings
+    from cardcheck.report import tables as T
+    from cardcheck.report.book import BookInput, build_and_write, workbook_name
+    from cardcheck.report.spec import report_spec
+    from cardcheck.report.terminal import SummaryInput, render
+    from cardcheck.rules import catalogue
+
+    opts = run.options
+    if opts.stage not in STAGES:
+        raise CardcheckError(f"--stage {opts.stage!r}: expected one of {', '.join(STAGES)}")
+    spec = report_spec(run.config)
+    out = opts.out
     private_dir(out)
+    findings = run.result.findings
+    frames = run.inputs.frames
     with timer.stage("outputs"):
         progress.step("writing findings.csv and rejects.csv")
-        run.outputs["findings"] = write_csv(run.result.findings, out / "findings.csv")
+        run.outputs["findings"] = write_csv(findings, out / "findings.csv")
         run.outputs["rejects"] = write_csv(run.inputs.rejects, out / "rejects.csv")
+        progress.step("recording the findings in the ledger")
+        needs = {r.code: r.needs for r in catalogue(run.config)}
+        basis = T.basis_of(needs)
+        enriched = T.enrich(findings, frames, spec, opts.stage, basis=basis)
+        defaults = enriched.select("finding_id", pl.col("owner"), "measure", "deadline",
+                                   "county", "persons", "basis")
+        ledger_path = opts.ledger or out / "cardcheck.db"
+        ran = [r.code for r in run.result.runs if r.status == "ran"]
+        with Ledger(ledger_path, spec.statuses) as ledger:
+            record = ledger.record_run(findings, opts.stage, ran, defaults,
+                                       households_of(frames.get("roll")),
+                                       options=manifest_options(opts))
+            state = ledger.state(findings.get_column("finding_id").to_list())
+            ledger_state = ledger_findings(ledger, spec)
+        run.outputs["ledger"] = ledger_path
+        reported = findings.filter(~pl.col("finding_id").is_in(record.suppressed))
+        if opts.excel:
+            progress.step("writing the workbook")
+            book = BookInput(reported, frames, run.result.runs, run.inputs.counts, spec,
+                             opts.stage, state=state, ledger_state=ledger_state, basis=basis,
+                             suppressed=len(record.suppressed), unmask=opts.unmask)
+            path = out / workbook_name(frames, spec.county)
+            run.outputs["workbook"] = build_and_write(path, book)
     run.stages = timer.stages
+    run.outputs["manifest"] = out / "manifest.json"
+    write_manifest(run, record.run_id, len(record.suppressed))
+    if not opts.quiet:
+        line = (f"台账 {ledger_path}：第 {record.run_id} 次记录，本次 {record.found} 个问题，"
+                f"新增 {record.new}，数据中已消除 {record.gone}，不属实后证据变化重新核查 "
+                f"{record.reopened}")
+        render(console or Console(), SummaryInput(
+            reported, frames, run.inputs.counts, run.result.runs, opts.stage, run.stages,
+            run.outputs, len(record.suppressed), line, spec.county, opts.unmask, opts.profile))
+
+
+# ---------------------------------------------------------------- manifest
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def manifest_options(opts: Any) -> dict[str, Any]:
+    """The command's options, with any setting that may hold key material redacted."""
+    raw = _plain(dataclasses.asdict(opts))
+    conf = []
+    for item in raw.get("spark_conf") or []:
+        key, sep, _ = str(item).partition("=")
+        secret = any(w in key.lower() for w in SECRET_WORDS)
+        conf.append(f"{key}{sep}***" if secret and sep else item)
+    raw["spark_conf"] = conf
+    return {k: v for k, v in raw.items() if not any(w in k.lower() for w in SECRET_WORDS)}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def input_paths(opts: Any, config: Any) -> dict[str, list[Path]]:
+    """The run's input files by kind (--inputs DIR and the options, as run.py resolves them)."""
+    from cardcheck.run import resolve_paths
+
+    paths = resolve_paths(opts, config)
+    return {k: [Path(p).resolve() for p in v] for k, v in paths.items() if v}
+
+
+def write_manifest(run: CheckRun, ledger_run: int | None = None, suppressed: int = 0) -> Path:
+    opts = run.options
+    paths = input_paths(opts, run.config)
+    files = {k: [{"path": str(p), "size": p.stat().st_size if p.is_file() else None,
+                  "sha256": sha256(p) if p.is_file() else None} for p in v]
+             for k, v in paths.items()}
+    f = run.result.findings
+    manifest = {
+        "version": __version__,
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "command": "check",
+        "options": manifest_options(opts),
+        "inputs": {k: [str(p) for p in v] for k, v in paths.items()},
+        "input_files": files,
+        "config": str(Path(opts.config).resolve()) if opts.config else None,
+        "config_sources": list(run.config.sources),
+        "config_digest": run.config.digest,
+        "counts": [_plain(dataclasses.asdict(c)) if dataclasses.is_dataclass(c) else vars(c)
+                   for c in run.inputs.counts],
+        "rules": [{"code": r.code, "name": r.name, "status": r.status, "reason": r.reason,
+                   "count": r.count, "amount": r.amount, "seconds": round(r.seconds, 3)}
+                  for r in run.result.runs],
+        "findings": f.height,
+        "amount": int(f.get_column("amount").fill_null(0).sum()) if f.height else 0,
+        "suppressed": suppressed,
+        "ledger_run": ledger_run,
+        "stages": [{"name": s.name, "seconds": round(s.seconds, 3), "peak_mb": round(s.peak_mb)}
+                   for s in run.stages],
+        "outputs": {k: str(v) for k, v in run.outputs.items()},
+    }
+    path = opts.out / "manifest.json"
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.chmod(path, 0o600)
+    return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from types import TracebackType
+from typing import Self
 
 from rich.console import Console
 
@@ -17,7 +18,7 @@ class Progress:
         self._status = None
         self._t0 = time.perf_counter()
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Self:
         if self.live:
             self._status = self.console.status("cardcheck …")
             self._status.__enter__()

@@ -1,0 +1,119 @@
+"""Commands of the ledger: `ledger import`, `ledger export` and `sample` (registered by cli.py)."""
+
+# ruff: noqa: B008  (typer declares options as argument defaults)
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from cardcheck.errors import CardcheckError
+
+if TYPE_CHECKING:
+    from cardcheck.ledger import Ledger
+    from cardcheck.report.spec import ReportSpec
+
+LEDGER_HELP = "SQLite ledger of findings across runs (the check run's OUT/cardcheck.db)."
+
+
+def _fail(error: CardcheckError) -> None:
+    typer.echo(f"cardcheck: error: {error}", err=True)
+    raise typer.Exit(int(error.exit_code))
+
+
+def _spec(config: Path | None) -> ReportSpec:
+    from cardcheck.config import load_config
+    from cardcheck.report.spec import report_spec
+
+    return report_spec(load_config(config))
+
+
+def _open(path: Path, spec: ReportSpec) -> Ledger:
+    from cardcheck.ledger import Ledger
+
+    if not path.is_file():
+        raise CardcheckError(f"--ledger {path}: no ledger there (run cardcheck check first)")
+    return Ledger(path, spec.statuses)
+
+
+def ledger_import(
+    file: Path = typer.Argument(..., metavar="FILE.xlsx", help="A filled 表4 (the workbook's sheet 表4)."),
+    ledger: Path = typer.Option(..., "--ledger", metavar="FILE", help=LEDGER_HELP),
+    config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings."),
+) -> None:
+    """Read 整改状态, 整改措施 and 追回金额 from a filled 表4 into the ledger, matching rows on
+    问题编号; rows that match nothing or hold invalid values are listed with their row numbers."""
+    from cardcheck.ledger_io import import_t4
+
+    try:
+        spec = _spec(config)
+        if not file.is_file():
+            raise CardcheckError(f"{file}: file not found")
+        with _open(ledger, spec) as book:
+            report = import_t4(book, file, spec)
+    except CardcheckError as error:
+        _fail(error)
+        return
+    for line in report.lines():
+        typer.echo(line)
+
+
+def ledger_export(
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the workbook."),
+    ledger: Path = typer.Option(..., "--ledger", metavar="FILE", help=LEDGER_HELP),
+    unmask: bool = typer.Option(False, "--unmask", help="Full ID and card numbers."),
+    config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings."),
+) -> None:
+    """Write 表4 and 表5 from the ledger's state: every problem recorded, its status, measure,
+    money recovered, and those gone from the data."""
+    from cardcheck.ledger_io import export_tables
+
+    try:
+        spec = _spec(config)
+        with _open(ledger, spec) as book:
+            path = export_tables(book, out, spec, unmask=unmask)
+    except CardcheckError as error:
+        _fail(error)
+        return
+    typer.echo(f"wrote {path}")
+
+
+def sample(
+    stage: str = typer.Option("重点抽查", "--stage", metavar="STAGE", help="Campaign stage the sample is for."),
+    ledger: Path = typer.Option(..., "--ledger", metavar="FILE", help=LEDGER_HELP),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the visit list."),
+    seed: int | None = typer.Option(None, "--seed", metavar="N", help="Random seed; printed and stored, the same seed gives the same sample."),
+    townships: int | None = typer.Option(None, "--townships", metavar="N", min=1, help="Townships to draw (default: every township)."),
+    villages: int = typer.Option(2, "--villages", metavar="N", min=1, help="Villages per township drawn."),
+    households: int = typer.Option(5, "--households", metavar="N", min=1, help="Households per village drawn."),
+    weighted: bool = typer.Option(False, "--weighted", help="Draw riskier places more often (weighted by findings and money)."),
+    config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings."),
+) -> None:
+    """Draw a reproducible random sample of townships, villages and households for the joint
+    team's visits (stratified by township), store it in the ledger and write the visit list."""
+    from cardcheck.ledger import STAGES
+    from cardcheck.sample import SampleSpec, new_seed, run_sample
+
+    try:
+        if stage not in STAGES:
+            raise CardcheckError(f"--stage {stage!r}: expected one of {', '.join(STAGES)}")
+        spec = _spec(config)
+        chosen = new_seed() if seed is None else seed
+        with _open(ledger, spec) as book:
+            path, drawn = run_sample(book, out, stage, SampleSpec(
+                chosen, townships, villages, households, weighted), spec.statuses[3])
+    except CardcheckError as error:
+        _fail(error)
+        return
+    towns = drawn.get_column("township").n_unique()
+    typer.echo(f"seed {chosen}: {drawn.height} households in {towns} townships; wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="The campaign ledger: read a filled 表4 back, write 表4/表5 from it.",
+                        no_args_is_help=True)
+    group.command("import")(ledger_import)
+    group.command("export")(ledger_export)
+    app.add_typer(group, name="ledger")
+    app.command("sample")(sample)

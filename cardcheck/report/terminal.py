@@ -1,0 +1,117 @@
+"""The run's summary on the terminal (rich): inputs, rules, townships, hubs, largest sums.
+
+ID, card and phone numbers are masked unless --unmask. Money in 元 with two decimals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from cardcheck.report import summary as S
+from cardcheck.report.mask import masked
+from cardcheck.report.tables import TABLE_NAMES
+
+STATUS = {"ran": "已运行", "skipped": "未运行", "disabled": "已停用"}
+
+
+@dataclass
+class SummaryInput:
+    findings: pl.DataFrame  # reported findings (不属实 ones left out)
+    frames: dict[str, pl.DataFrame]
+    counts: list[Any]
+    runs: list[Any]
+    stage: str
+    stages: list[Any] = field(default_factory=list)
+    outputs: dict[str, Path] = field(default_factory=dict)
+    suppressed: int = 0
+    ledger_line: str = ""
+    county: str = ""
+    unmask: bool = False
+    profile: bool = False
+
+
+def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
+    t = Table(title=title, title_justify="left", title_style="bold", header_style="bold")
+    for col in columns:
+        t.add_column(col, justify="right" if col in right else "left", overflow="fold")
+    return t
+
+
+def render(console: Console, s: SummaryInput) -> None:
+    info = S.scope(s.frames)
+    f = s.findings
+    total = int(f.get_column("amount").fill_null(0).sum()) if f.height else 0
+    console.print(f"[bold]cardcheck 核查结果[/bold]　地区 {S.region_label(info, s.county)}　"
+                  f"期间 {S.period_label(info)}　阶段 {s.stage}")
+    console.print(f"核查 {info['households']} 户 {info['persons']} 人 {info['cards']} 张卡，"
+                  f"发放 {info['payments']} 笔 {S.yuan_text(info['paid'])} 元；"
+                  f"发现问题 {f.height} 个，涉及 {S.yuan_text(total)} 元")
+    files = _table("输入文件", "文件", "类型", "读取", "载入", "拒收", "跳过", "跳过原因",
+                   right=("读取", "载入", "拒收", "跳过"))
+    for c in s.counts:
+        reasons = "、".join(f"{k} {v}" for k, v in (c.skipped_reasons or {}).items())
+        files.add_row(Path(c.file).name, TABLE_NAMES.get(c.kind, c.kind), str(c.read),
+                      str(c.loaded), str(c.rejected), str(c.skipped), reasons)
+    console.print(files)
+    rules = _table("规则", "规则", "名称", "问题数", "涉及户数", "涉及人数", "涉及金额(元)", "说明",
+                   right=("问题数", "涉及户数", "涉及人数", "涉及金额(元)"))
+    for r in S.by_rule(f, s.runs).iter_rows(named=True):
+        note = "" if r["status"] == "ran" else f"{STATUS.get(r['status'], r['status'])}：{r['reason']}"
+        rules.add_row(r["rule"], r["name"], str(r["count"]), str(r["households"]),
+                      str(r["persons"]), S.yuan_text(r["amount"]), note,
+                      style=None if r["status"] == "ran" else "dim")
+    rules.add_row(S.TOTAL, "", str(f.height), "", "", S.yuan_text(total), "", style="bold")
+    console.print(rules)
+    if f.height:
+        cross = S.township_by_rule(f)
+        town = _table("乡镇 × 规则（问题数）", *["乡镇", *cross.columns[1:]],
+                      right=tuple(cross.columns[1:]))
+        for row in cross.iter_rows():
+            town.add_row(*[str(v) for v in row], style="bold" if row[0] == S.TOTAL else None)
+        console.print(town)
+    shown = masked(f, s.unmask)
+    hubs = S.hubs(shown)
+    if hubs.height:
+        t = _table("牵连户数最多的关联标识（手机号、代办人、持卡人、转入账户）", "关联标识", "规则",
+                   "户数", "卡数", "涉及金额(元)", right=("户数", "卡数", "涉及金额(元)"))
+        for h in hubs.iter_rows(named=True):
+            t.add_row(h["hub"], h["rules"], str(h["households"]), str(h["cards"]),
+                      S.yuan_text(h["amount"]))
+        console.print(t)
+    top = S.top_amounts(shown)
+    if top.height:
+        t = _table("涉及金额最大的问题（优先追回）", "问题编号", "规则", "乡镇", "姓名", "身份证号", "卡号",
+                   "涉及金额(元)", "证据", right=("涉及金额(元)",))
+        for r in top.iter_rows(named=True):
+            ev = r["evidence"] or ""
+            t.add_row(r["finding_id"], r["rule"], r["township"] or "", r["name"] or "",
+                      r["id_number"] or "", r["card_no"] or "", S.yuan_text(r["amount"]),
+                      ev if len(ev) <= 60 else ev[:59] + "…")
+        console.print(t)
+    if s.suppressed:
+        console.print(f"{s.suppressed} 个问题此前已核实为不属实且证据未变，未再列出")
+    if s.ledger_line:
+        console.print(s.ledger_line)
+    for name, path in s.outputs.items():
+        console.print(f"写出 {name}: {path}")
+    if s.profile:
+        render_profile(console, s)
+
+
+def render_profile(console: Console, s: SummaryInput) -> None:
+    t = _table("各阶段耗时", "阶段", "秒", "内存峰值(MB)", right=("秒", "内存峰值(MB)"))
+    for st in s.stages:
+        t.add_row(st.name, f"{st.seconds:.2f}", f"{st.peak_mb:.0f}")
+    console.print(t)
+    slow = sorted((r for r in s.runs if r.status == "ran"), key=lambda r: -r.seconds)[:10]
+    if slow:
+        t = _table("最慢的规则", "规则", "名称", "秒", right=("秒",))
+        for r in slow:
+            t.add_row(r.code, r.name, f"{r.seconds:.2f}")
+        console.print(t)
