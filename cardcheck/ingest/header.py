@@ -73,10 +73,10 @@ def find_header(head: list[list[str]], spec: TableSpec, kind: str, file: str) ->
     scores = [score(r) for r in head]
     best = max(scores, default=0)
     if best == 0:
-        shown = "、".join(list(spec.columns)[:6])
+        shown = "、".join(spec.columns[c][0] for c in spec.required if spec.columns.get(c))
         raise InputError(
-            f"{file}：在前 {len(head)} 行中找不到{kind}表的表头（没有一格是已知的列名，"
-            f"如 {shown} 的别名；见 configs/columns.yaml）"
+            f"{file}：在前 {len(head)} 行中找不到 {kind} 表的表头（没有一格是已知的列名，"
+            f"如 {shown}；全部列名见 configs/columns.yaml）"
         )
     at = scores.index(best)
     row = head[at]
