@@ -1,0 +1,139 @@
+"""The campaign workbook read back: sheets, totals, IDs as intact text, no formula from input,
+row continuation, and the report settings' validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import zipfile
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+import pytest
+
+from cardcheck.config import load_config
+from cardcheck.errors import ConfigError
+from cardcheck.outputs import write_outputs
+from cardcheck.progress import Progress
+from cardcheck.report.book import BookInput, build_and_write
+from cardcheck.report.example import CARDS, HYPERLINK, IDS, example_findings, example_run
+from cardcheck.report.spec import report_spec
+from cardcheck.run import Timer
+
+SHEETS = ["汇总", "表1", "表2", "表3", "表4", "表5", "C03 救助对象与持卡人不一致", "C04 代管代取",
+          "C05 发放摘要不规范", "E06 重复享受", "P03 金额不符"]
+
+
+def workbook(tmp_path: Path, **options: object) -> Path:
+    run = example_run(tmp_path / "out", quiet=True, **options)
+    write_outputs(run, Timer(), Progress(quiet=True))
+    return run.outputs["workbook"]
+
+
+def sheet(path: Path, name: str, header_row: int | None = 2) -> pl.DataFrame:
+    reader = fastexcel.read_excel(str(path))
+    return reader.load_sheet(name, header_row=header_row, dtypes="string",
+                             skip_rows=0 if header_row is None else None).to_polars()
+
+
+def test_every_sheet_present(tmp_path: Path) -> None:
+    path = workbook(tmp_path)
+    assert path.name == "cardcheck_141125_202301-202303.xlsx"
+    assert fastexcel.read_excel(str(path)).sheet_names == SHEETS
+
+
+def test_summary_totals_equal_findings(tmp_path: Path) -> None:
+    df = sheet(workbook(tmp_path), "汇总", header_row=None)
+    rows = [[c for c in r] for r in df.iter_rows()]
+    totals = [r for r in rows if r[0] == "合计"]
+    by_rule, by_town = totals[0], totals[1]
+    assert by_rule[4] == "7" and float(by_rule[7]) == 9100.0
+    assert by_town[1] == "7" and float(by_town[4]) == 9100.0
+    c04 = next(r for r in rows if r[0] == "C04")
+    assert c04[1:8] == ["代管代取", "代管代取", "已运行", "2", "2", "0", "3600"]
+    scope = {r[0]: r[1] for r in rows[4:16]}
+    assert scope["发现问题数"] == "7" and scope["核查户数"] == "5" and scope["发放笔数"] == "15"
+
+
+def test_table4_one_row_per_finding(tmp_path: Path) -> None:
+    t4 = sheet(workbook(tmp_path), "表4")
+    assert t4.columns[:4] == ["序号", "县", "乡镇", "村"] and t4.columns[-1] == "问题编号"
+    assert sorted(t4["问题编号"].to_list()) == sorted(example_findings()["finding_id"].to_list())
+    assert t4["序号"].to_list() == [str(i) for i in range(1, 8)]
+    assert sum(float(v) for v in t4["涉及金额(元)"].to_list()) == 9100.0
+    assert set(t4["整改状态"]) == {"未整改"}
+    row = t4.filter(pl.col("问题编号") == "eb813c72cacd").row(0, named=True)
+    assert row["身份证号"] == "141125********0025" and row["账号"] == "6228****0003"
+    assert row["问题类型"] == "救助对象与持卡人不一致" and row["责任单位"] == "穆村分理处"
+    assert row["涉及人数"] == "1" and row["发现阶段"] == "自查自纠"
+
+
+def test_ids_are_text_and_intact_with_unmask(tmp_path: Path) -> None:
+    path = workbook(tmp_path, unmask=True)
+    t4 = sheet(path, "表4")
+    assert set(t4["身份证号"].drop_nulls()) == {IDS["d"], IDS["f"]}
+    assert CARDS["C"] in t4["账号"].to_list()
+    t2 = sheet(path, "表2")
+    assert set(t2["持卡人身份证号"]) == {IDS["a"], IDS["c"], IDS["e"], IDS["f"]}
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet5.xml").decode()
+    assert re.search(rf"<c r=\"I\d+\"[^>]*t=\"inlineStr\"><is><t>{IDS['d']}</t>", xml)
+
+
+def test_no_formula_from_input(tmp_path: Path) -> None:
+    path = workbook(tmp_path)
+    with zipfile.ZipFile(path) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        texts = [z.read(n).decode() for n in sheets]
+    assert not any("<f>" in t or "<f " in t for t in texts)
+    assert any('<t>=HYPERLINK("http://example.invalid"' in t for t in texts)
+    assert sheet(path, "C05 发放摘要不规范")["证据"].to_list().count(HYPERLINK) == 1
+    assert "@孙八" in sheet(path, "表4")["对象姓名"].to_list()
+
+
+def test_craft_freeze_filter_dropdown_print(tmp_path: Path) -> None:
+    with zipfile.ZipFile(workbook(tmp_path)) as z:
+        t4 = z.read("xl/worksheets/sheet5.xml").decode()
+        wb = z.read("xl/workbook.xml").decode()
+    assert '<pane ySplit="3" topLeftCell="A4"' in t4 and "<autoFilter" in t4
+    assert "<dataValidation type=\"list\"" in t4 and "未整改,整改中,已整改,不属实" in t4
+    assert 'orientation="landscape"' in t4 and 'paperSize="9"' in t4
+    assert "_xlnm.Print_Titles" in wb
+
+
+def test_long_sheet_continues_with_note(tmp_path: Path) -> None:
+    run = example_run(tmp_path)
+    spec = report_spec(run.config)
+    inp = BookInput(run.result.findings, run.inputs.frames, run.result.runs, run.inputs.counts,
+                    spec, "自查自纠")
+    path = build_and_write(tmp_path / "small.xlsx", inp, max_rows=6)  # 3 head + 3 data rows
+    names = fastexcel.read_excel(str(path)).sheet_names
+    assert [n for n in names if n.startswith("表4")] == ["表4", "表4（续2）", "表4（续3）"]
+    ids = pl.concat([sheet(path, n) for n in ("表4", "表4（续2）", "表4（续3）")])["问题编号"]
+    assert sorted(ids.to_list()) == sorted(run.result.findings["finding_id"].to_list())
+    notes = sheet(path, "汇总", header_row=None).to_series(0).to_list()
+    assert "表4 共 7 行，超过单表行数上限，续表：表4（续2）、表4（续3）" in notes
+
+
+def test_no_excel_option(tmp_path: Path) -> None:
+    run = example_run(tmp_path / "out", quiet=True, excel=False)
+    write_outputs(run, Timer(), Progress(quiet=True))
+    assert "workbook" not in run.outputs and not list((tmp_path / "out").glob("*.xlsx"))
+
+
+@pytest.mark.parametrize("patch, message", [
+    ({"deadline_days": "soon"}, "report.deadline_days: expected a whole number of days ≥ 0"),
+    ({"sheets": {"t4": {"columns": [["seq", "序号"], ["nope", "x"]]}}},
+     "report.sheets.t4.columns[1]: expected a field among"),
+    ({"sheets": {"t4": {"columns": [["seq", "序号"]]}}},
+     "report.sheets.t4.columns: expected a column for 'finding_id'"),
+    ({"sheets": {"t1": {"name": "表:1"}}}, "report.sheets.t1.name: expected a sheet name"),
+    ({"statuses": ["a", "b"]}, "report.statuses: expected four different texts"),
+])
+def test_report_settings_errors_name_the_key(patch: dict, message: str) -> None:
+    from cardcheck.config import _merge
+
+    config = load_config()
+    bad = dataclasses.replace(config, report=_merge(config.report, patch))
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        report_spec(bad)
