@@ -19,6 +19,7 @@ from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text, yuan
 from cardcheck.rules.card.common import (
     attribute,
     households,
+    id_like,
     no_money,
     same_person,
     span,
@@ -26,7 +27,6 @@ from cardcheck.rules.card.common import (
     usable,
 )
 
-ID18 = r"^\d{17}[\dX]$"
 ENTRY = ["entry", "fund", "card_no"]
 
 
@@ -47,7 +47,7 @@ def check(ctx: Context) -> nw.LazyFrame:
         nw.col("name_key").alias("cand_key"))
     payee = rows.filter(~nw.col("payee_id").is_null() | ~nw.col("payee_name_key").is_null()).select(
         *ENTRY, nw.col("payee_id").alias("cand_id"),
-        nw.col("payee_id").str.contains(ID18).fill_null(False).alias("cand_ok"),
+        id_like("payee_id").alias("cand_ok"),
         nw.col("payee_name_key").alias("cand_key"))
     members = roll.select(
         "household_id", nw.col("id_number").alias("cand_id"), usable("id_status").alias("cand_ok"),

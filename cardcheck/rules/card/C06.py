@@ -20,13 +20,13 @@ from cardcheck.rules.card.common import (
     card_owners,
     card_paid,
     households,
+    id_like,
     no_money,
     same_person,
     span,
     usable,
 )
 
-ID18 = r"^\d{17}[\dX]$"
 CAND = ["card_no", "cand_id", "cand_ok", "cand_key"]
 
 
@@ -42,7 +42,7 @@ def check(ctx: Context) -> nw.LazyFrame:
         .join(subsidy_cards, on="card_no", how="semi")
         .with_columns(
             holder_ok=usable("holder_id_status").fill_null(False),
-            agent_ok=nw.col("agent_id").str.contains(ID18).fill_null(False),
+            agent_ok=id_like("agent_id"),
         )
     )
     holder = agented.select("card_no", nw.col("holder_id").alias("cand_id"),
@@ -61,7 +61,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     payee = (roll.filter(~nw.col("card_no").is_null()
                          & (~nw.col("payee_id").is_null() | ~nw.col("payee_name_key").is_null()))
              .select("card_no", nw.col("payee_id").alias("cand_id"),
-                     nw.col("payee_id").str.contains(ID18).fill_null(False).alias("cand_ok"),
+                     id_like("payee_id").alias("cand_ok"),
                      nw.col("payee_name_key").alias("cand_key")))
     tied = (
         nw.concat([holder, household, payee])

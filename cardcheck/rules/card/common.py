@@ -20,6 +20,16 @@ def usable(col: str) -> nw.Expr:
     return nw.col(col).is_in(list(ID_USABLE))
 
 
+# an ID column without a status column (payee_id, agent_id) is usable when it looks like an
+# 18-digit ID or a `cardcheck tokenize` pseudonym (T + 24 hex digits)
+ID_LIKE = r"^(\d{17}[\dX]|T[0-9a-f]{24})$"
+
+
+def id_like(col: str) -> nw.Expr:
+    """An ID column without a status column holds a usable ID (see ID_LIKE); never null."""
+    return nw.col(col).str.contains(ID_LIKE).fill_null(False)
+
+
 def family_of(fund: nw.Expr, config: Config) -> nw.Expr:
     """A canonical fund's family (城乡低保 for 城市低保/农村低保; the fund itself otherwise)."""
     out: nw.Expr = fund
