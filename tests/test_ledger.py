@@ -1,0 +1,201 @@
+"""The ledger across stages: 自查自纠, a filled 表4 imported, 全面检查 on changed data."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+import pytest
+import xlsxwriter
+from typer.testing import CliRunner
+
+from cardcheck.cli import app
+from cardcheck.engine import finding_ids
+from cardcheck.errors import CardcheckError
+from cardcheck.ledger import Ledger
+from cardcheck.outputs import write_outputs
+from cardcheck.progress import Progress
+from cardcheck.report.example import example_findings, example_run
+from cardcheck.run import Timer
+
+C03, C05_D, C05_E, P03, E06 = ("eb813c72cacd", "b2093e1ced98", "6a7607e05dd8", "473b3103a5bf",
+                               "a948757cbbf5")
+
+
+def check(out: Path, ledger: Path, stage: str, findings: pl.DataFrame | None = None):  # noqa: ANN201
+    run = example_run(out, quiet=True, stage=stage, ledger=ledger, findings=findings)
+    write_outputs(run, Timer(), Progress(quiet=True))
+    return run
+
+
+def fill_t4(workbook: Path, target: Path, edits: dict[str, tuple[str, str, str]]) -> Path:
+    """Copy sheet 表4 as an inspector would return it: 整改状态, 整改措施, 追回金额 filled."""
+    t4 = fastexcel.read_excel(str(workbook)).load_sheet("表4", header_row=None, dtypes="string",
+                                                      skip_rows=0).to_polars()
+    rows = [list(r) for r in t4.iter_rows()]
+    head = rows[2]
+    at = {h: i for i, h in enumerate(head)}
+    for row in rows[3:]:
+        if row[at["问题编号"]] in edits:
+            status, measure, recovered = edits[row[at["问题编号"]]]
+            row[at["整改状态"]], row[at["整改措施"]], row[at["追回金额(元)"]] = status, measure, recovered
+    rows.append([None] * (len(head) - 1) + ["ffffffffffff"])  # a row that matches nothing
+    wb = xlsxwriter.Workbook(str(target), {"strings_to_numbers": False})
+    ws = wb.add_worksheet("表4")
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            if v is not None:
+                ws.write_string(r, c, v)
+    wb.close()
+    return target
+
+
+def second_run_findings() -> pl.DataFrame:
+    """全面检查's data: the fixed C05s are gone, C03 (不属实) is unchanged, E06 (不属实) has a
+    larger amount now, P03 is unchanged, a new C01 appears."""
+    f = example_findings().filter(~pl.col("finding_id").is_in([C05_D, C05_E]))
+    f = f.with_columns(pl.when(pl.col("finding_id") == E06).then(110000)
+                       .otherwise(pl.col("amount")).alias("amount"))
+    new = f.filter(pl.col("finding_id") == P03).with_columns(
+        pl.lit("C01").alias("rule"), pl.lit("一人多卡").alias("rule_name"),
+        pl.lit("张三 名下有 2 张发放卡").alias("evidence"))
+    new = new.with_columns(finding_ids(new))
+    return pl.concat([f, new])
+
+
+def test_scenario_across_stages(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.db"
+    first = check(tmp_path / "r1", ledger, "自查自纠")
+    filled = fill_t4(first.outputs["workbook"], tmp_path / "filled.xlsx", {
+        C05_D: ("已整改", "已规范摘要，变更账户", "0"),
+        C05_E: ("已整改", "已规范摘要", "1,650.00"),
+        C03: ("不属实", "持卡人为登记的代领人", ""),
+        E06: ("不属实", "", ""),
+        P03: ("整改中", "", ""),
+    })
+    result = CliRunner().invoke(app, ["ledger", "import", str(filled), "--ledger", str(ledger)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "read 8 rows of 表4, updated 5 problems in the ledger",
+        "表4 row 11: 问题编号 ffffffffffff is not in the ledger",
+    ]
+    second = check(tmp_path / "r2", ledger, "全面检查", second_run_findings())
+    with Ledger(ledger) as book:
+        state = {r["finding_id"]: r for r in book.state().iter_rows(named=True)}
+        history = book.history()
+    assert len(state) == 8
+    # ids kept, statuses carried
+    assert state[P03]["status"] == "整改中" and state[P03]["stage_found"] == "自查自纠"
+    assert state[P03]["last_stage"] == "全面检查" and state[P03]["present"]
+    # 不属实 with the same evidence stays suppressed; with new evidence it is reopened
+    assert state[C03]["status"] == "不属实" and state[C03]["suppressed"]
+    assert state[E06]["status"] == "未整改" and not state[E06]["suppressed"]
+    assert state[E06]["amount"] == 110000
+    # fixed ones are gone from the data, not deleted
+    for fid in (C05_D, C05_E):
+        assert state[fid]["status"] == "已整改" and not state[fid]["present"]
+        assert state[fid]["gone_since"]
+    assert state[C05_E]["recovered"] == 165000
+    new = [fid for fid, r in state.items() if r["rule"] == "C01"]
+    assert len(new) == 1 and state[new[0]]["stage_found"] == "全面检查"
+    assert history.filter((pl.col("finding_id") == E06) & (pl.col("field") == "status"))[
+        "new"].to_list() == ["不属实", "未整改"]
+    # the second workbook leaves the suppressed one out and says so
+    t4 = fastexcel.read_excel(str(second.outputs["workbook"])).load_sheet(
+        "表4", header_row=2, dtypes="string").to_polars()
+    assert C03 not in t4["问题编号"].to_list() and len(t4) == 5
+    assert t4.filter(pl.col("问题编号") == P03)["整改状态"].to_list() == ["整改中"]
+    # 表5 from the ledger
+    out = CliRunner().invoke(app, ["ledger", "export", "--out", str(tmp_path / "x"),
+                                   "--ledger", str(ledger)])
+    assert out.exit_code == 0, out.output
+    path = next((tmp_path / "x").glob("cardcheck_ledger_*.xlsx"))
+    t5 = fastexcel.read_excel(str(path)).load_sheet("表5", header_row=2,
+                                                    dtypes="string").to_polars()
+    total = t5.filter(pl.col("乡镇（街道）") == "合计").row(0, named=True)
+    assert (total["发现问题数"], total["已整改"], total["整改中"], total["未整改"],
+            total["不属实"], total["数据中已消除"]) == ("8", "2", "1", "4", "1", "2")
+    assert float(total["追回金额(元)"]) == 1650.0 and total["销户或变更账户数"] == "1"
+    assert float(total["整改率"]) == pytest.approx(2 / 7)
+    muc = t5.filter((pl.col("乡镇（街道）") == "穆村镇") & (pl.col("问题类型") == "发放摘要不规范"))
+    assert muc.select("发现问题数", "已整改", "数据中已消除").row(0) == ("2", "2", "2")
+
+
+def test_invalid_rows_are_reported(tmp_path: Path) -> None:
+    ledger = tmp_path / "l.db"
+    first = check(tmp_path / "r1", ledger, "自查自纠")
+    filled = fill_t4(first.outputs["workbook"], tmp_path / "f.xlsx",
+                     {P03: ("done", "", ""), C03: ("已整改", "", "12.345")})
+    result = CliRunner().invoke(app, ["ledger", "import", str(filled), "--ledger", str(ledger)])
+    assert result.output.splitlines()[1:] == [
+        "表4 row 11: 问题编号 ffffffffffff is not in the ledger",
+        "表4 row 5: 整改状态 'done' is not one of 未整改、整改中、已整改、不属实",
+        "表4 row 6: 追回金额 '12.345' is not a sum of money in 元",
+    ]
+
+
+def test_failed_run_leaves_ledger_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = tmp_path / "l.db"
+    check(tmp_path / "r1", ledger, "自查自纠")
+    before = sqlite3.connect(ledger).execute("SELECT * FROM findings ORDER BY 1").fetchall()
+    import cardcheck.ledger as L
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("killed")
+    monkeypatch.setattr(L, "_insert", boom)
+    with pytest.raises(RuntimeError):
+        check(tmp_path / "r2", ledger, "全面检查", second_run_findings())
+    con = sqlite3.connect(ledger)
+    assert con.execute("SELECT * FROM findings ORDER BY 1").fetchall() == before
+    assert con.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+
+
+def test_killed_process_leaves_ledger_as_it_was(tmp_path: Path) -> None:
+    ledger = tmp_path / "l.db"
+    check(tmp_path / "r1", ledger, "自查自纠")
+    code = f"""
+import os
+import cardcheck.ledger as L
+from cardcheck.report.example import example_findings
+real = L._insert
+def die(c, table, df):
+    real(c, table, df)
+    os._exit(9)  # killed in the middle of the transaction
+L._insert = die
+with L.Ledger({str(ledger)!r}) as book:
+    book.record_run(example_findings().head(2), "全面检查", ["C03", "C05"])
+"""
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 9
+    with Ledger(ledger) as book:
+        assert book.state()["present"].all() and len(book.runs()) == 1
+
+
+def test_newer_or_foreign_ledger_refused(tmp_path: Path) -> None:
+    ledger = tmp_path / "l.db"
+    Ledger(ledger).close()
+    con = sqlite3.connect(ledger)
+    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    con.commit()
+    with pytest.raises(CardcheckError, match="written by a newer cardcheck \\(ledger schema 99; "
+                                             "this cardcheck reads up to 1\\)"):
+        Ledger(ledger)
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)")
+    with pytest.raises(CardcheckError, match="not a cardcheck ledger"):
+        Ledger(other)
+    (tmp_path / "text.db").write_text("hello, not a database at all" * 10)
+    with pytest.raises(CardcheckError, match="not a cardcheck ledger"):
+        Ledger(tmp_path / "text.db")
+
+
+def test_bad_stage_and_missing_ledger(tmp_path: Path) -> None:
+    with pytest.raises(CardcheckError, match="--stage '自查': expected one of 自查自纠, 全面检查"):
+        check(tmp_path / "r", tmp_path / "l.db", "自查")
+    result = CliRunner().invoke(app, ["ledger", "export", "--out", str(tmp_path),
+                                      "--ledger", str(tmp_path / "none.db")])
+    assert result.exit_code == 2
+    assert "--ledger" in result.output and "no ledger there (run cardcheck check first)" in result.output
