@@ -1,0 +1,88 @@
+"""重点抽查 visit list: reproducible with a seed, stratified by township, optionally weighted."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+from typer.testing import CliRunner
+
+from cardcheck.cli import app
+from cardcheck.ledger import Ledger
+from cardcheck.outputs import write_outputs
+from cardcheck.progress import Progress
+from cardcheck.report.example import example_run
+from cardcheck.run import Timer
+from cardcheck.sample import SampleSpec, draw
+
+HH = pl.DataFrame({
+    "household_id": [f"H{i:03d}" for i in range(120)],
+    "township": [f"镇{i % 4}" for i in range(120)],
+    "village": [f"村{i % 10}" for i in range(120)],
+    "name": ["某"] * 120, "persons": [1] * 120,
+})
+NO_RISK = pl.DataFrame(schema={"household_id": pl.String, "findings": pl.Int64,
+                               "amount": pl.Int64})
+
+
+def test_same_seed_same_sample() -> None:
+    a = draw(HH, NO_RISK, SampleSpec(seed=11, villages=2, households=3))
+    b = draw(HH.reverse(), NO_RISK, SampleSpec(seed=11, villages=2, households=3))
+    c = draw(HH, NO_RISK, SampleSpec(seed=12, villages=2, households=3))
+    assert a.equals(b)
+    assert a["household_id"].to_list() != c["household_id"].to_list()
+
+
+def test_stratified_covers_every_township() -> None:
+    s = draw(HH, NO_RISK, SampleSpec(seed=3, villages=2, households=3))
+    assert sorted(s["township"].unique()) == ["镇0", "镇1", "镇2", "镇3"]
+    per = s.group_by("township", "village").len()
+    assert per.group_by("township").len()["len"].to_list() == [2, 2, 2, 2]
+    assert set(per["len"]) == {3} and s.height == 24
+    assert s["seq"].to_list() == list(range(1, 25))
+
+
+def test_townships_limit() -> None:
+    s = draw(HH, NO_RISK, SampleSpec(seed=3, townships=2, villages=1, households=2))
+    assert s["township"].n_unique() == 2 and s.height == 4
+
+
+def test_weighted_prefers_risky_households() -> None:
+    risky = HH.filter(pl.col("village") == "村0").select("household_id").with_columns(
+        pl.lit(20, pl.Int64).alias("findings"), pl.lit(1_000_000, pl.Int64).alias("amount"))
+    hits = {True: 0, False: 0}
+    for weighted in (True, False):
+        for seed in range(20):
+            s = draw(HH, risky, SampleSpec(seed=seed, townships=1, villages=1, households=1,
+                                           weighted=weighted))
+            hits[weighted] += int(s["village"].to_list() == ["村0"])
+    # 村0's households weigh 22 times the others': drawn in ~70% of seeds against ~10%
+    assert hits[True] >= 10 and hits[False] <= 5, hits
+
+
+def test_sample_command(tmp_path: Path) -> None:
+    ledger = tmp_path / "l.db"
+    run = example_run(tmp_path / "r", quiet=True, ledger=ledger)
+    write_outputs(run, Timer(), Progress(quiet=True))
+    args = ["sample", "--stage", "重点抽查", "--ledger", str(ledger), "--out", str(tmp_path / "s"),
+            "--seed", "42", "--villages", "1", "--households", "1"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert re.match(r"seed 42: 2 households in 2 townships; wrote .*抽查名单_重点抽查_seed42\.xlsx",
+                    first.output)
+    sheet = fastexcel.read_excel(str(tmp_path / "s" / "抽查名单_重点抽查_seed42.xlsx")).load_sheet(
+        "抽查名单", header_row=2, dtypes="string").to_polars()
+    second = CliRunner().invoke(app, args)
+    assert second.output == first.output
+    assert sheet["乡镇（街道）"].to_list() == ["柳林镇", "穆村镇"]
+    with Ledger(ledger) as book:
+        rows = book.conn.execute("SELECT seed, stage, households FROM samples").fetchall()
+        items = book.conn.execute("SELECT household_id FROM sample_items WHERE sample_id = 1 "
+                                  "ORDER BY seq").fetchall()
+    assert rows == [(42, "重点抽查", 2), (42, "重点抽查", 2)]
+    assert [i[0] for i in items] == sheet["户号"].to_list()
+    bad = CliRunner().invoke(app, ["sample", "--stage", "抽查", "--ledger", str(ledger), "--out",
+                                   str(tmp_path)])
+    assert bad.exit_code == 2 and "--stage '抽查': expected one of" in bad.output
