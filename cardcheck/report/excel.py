@@ -180,7 +180,7 @@ def row_lines(df: pl.DataFrame, cols: list[tuple[str, str]], width: list[float])
     exprs = [
         (((pl.col(c).cast(pl.String).fill_null("").str.len_bytes()
            + pl.col(c).cast(pl.String).fill_null("").str.len_chars()) // 2)
-         / max(w - 1.5, 1)).ceil().cast(pl.Int64)
+         / max(w - 2, 1)).ceil().cast(pl.Int64)
         for (c, _), w in zip(cols, width) if c in WRAP
     ]
     if not exprs or df.height == 0:
