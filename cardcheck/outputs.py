@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,7 +121,9 @@ def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
         line = (f"台账 {ledger_path}：第 {record.run_id} 次记录，本次 {record.found} 个问题，"
                 f"新增 {record.new}，数据中已消除 {record.gone}，不属实后证据变化重新核查 "
                 f"{record.reopened}")
-        render(console or Console(), SummaryInput(
+        # piped to a file, tables get room instead of the 80 columns rich assumes
+        console = console or Console(width=None if sys.stdout.isatty() else 160)
+        render(console, SummaryInput(
             reported, frames, run.inputs.counts, run.result.runs, opts.stage, run.stages,
             run.outputs, len(record.suppressed), line, spec.county, opts.unmask, opts.profile))
 

@@ -38,8 +38,9 @@ class SummaryInput:
 
 def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
     t = Table(title=title, title_justify="left", title_style="bold", header_style="bold")
-    for col in columns:
-        t.add_column(col, justify="right" if col in right else "left", overflow="fold")
+    for i, col in enumerate(columns):
+        t.add_column(col, justify="right" if col in right else "left", overflow="fold",
+                     no_wrap=i == 0)
     return t
 
 
