@@ -16,7 +16,7 @@ from cardcheck.config import Config
 from cardcheck.normalize.cards import card_problem, clean_card
 from cardcheck.normalize.dates import parse_date, parse_datetime
 from cardcheck.normalize.funds import canonical_fund
-from cardcheck.normalize.ids import normalise_ids
+from cardcheck.normalize.ids import clean_id, normalise_ids
 from cardcheck.normalize.money import MAX_MONTHLY_YUAN, MAX_ROW_YUAN, parse_money, range_problem
 from cardcheck.normalize.names import name
 from cardcheck.normalize.text import clean, squeeze
@@ -50,11 +50,44 @@ def date_column(col: str) -> bool:
 
 
 def _by_unique(df: pl.DataFrame, col: str,
-               parser: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr]]) -> pl.DataFrame:
-    """Add __v_col and __p_col, computed once per distinct raw value."""
+               parser: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr | None]],
+               fast: str | None = None, extra: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Add __v_col and __p_col, computed once per distinct raw value. Values matching `fast` are
+    already clean: they are kept as they are, without the costly parse."""
+    keys = [col, *extra]
+    distinct = df.select(keys).unique()
     v, p = parser(pl.col(col))
-    read = df.select(col).unique().with_columns(v.alias(f"__v_{col}"), p.alias(f"__p_{col}"))
-    return df.join(read, on=col, how="left", nulls_equal=True, maintain_order="left")
+    p = pl.lit(None, dtype=pl.String) if p is None else p
+    outs = [v.alias(f"__v_{col}"), p.cast(pl.String).alias(f"__p_{col}")]
+    if fast is None:
+        read = distinct.lazy().with_columns(outs).collect()
+    else:
+        easy = pl.col(col).str.contains(fast).fill_null(False)
+        for e in extra:
+            easy = easy & ~pl.col(e).fill_null(False)
+        distinct = distinct.with_columns(easy.alias("__easy"))
+        done = distinct.filter(pl.col("__easy")).with_columns(
+            pl.col(col).alias(f"__v_{col}"), pl.lit(None, dtype=pl.String).alias(f"__p_{col}"))
+        rest = distinct.filter(~pl.col("__easy")).lazy().with_columns(outs).collect()
+        read = pl.concat([done, rest], how="vertical_relaxed").drop("__easy")
+    return df.join(read, on=keys, how="left", nulls_equal=True, maintain_order="left")
+
+
+def _text(fn: Callable[[pl.Expr], pl.Expr]) -> Callable[[pl.Expr], tuple[pl.Expr, None]]:
+    return lambda e: (fn(e), None)
+
+
+def _phone(e: pl.Expr) -> pl.Expr:
+    return squeeze(e).str.replace_all(r"[-()（）]", "").str.replace(r"^\+?86(1\d{10})$", "$1")
+
+
+def _code(e: pl.Expr) -> pl.Expr:
+    return squeeze(e).str.replace(r"^(\d+)\.0+$", "$1")
+
+
+HAN = "\u4e00-\u9fff"
+FAST = {"card": r"^\d{12,19}$", "name": f"^[{HAN}]{{1,10}}$", "text": f"^[{HAN}0-9A-Za-z]+$",
+        "code": r"^[0-9A-Za-z]+$", "phone": r"^\d{1,12}$"}
 
 
 def _map_words(expr: pl.Expr, table: dict[str, list[str]]) -> pl.Expr:
@@ -71,11 +104,13 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
     problems: list[str] = []  # columns whose __p_<col> holds a reject reason
 
     for col in cols:
-        raw = pl.col(col)
+        if col in ID_COLUMNS:
+            continue  # normalised below, on the rows that load
         if col in CARD_COLUMNS:
-            num = pl.col(f"__num_{col}") if f"__num_{col}" in df.columns else None
-            df = df.with_columns(card_problem(raw, num).alias(f"__p_{col}"),
-                                 clean_card(raw).alias(f"__v_{col}"))
+            num = f"__num_{col}" if f"__num_{col}" in df.columns else None
+            df = _by_unique(df, col, lambda e, n=num: (
+                clean_card(e), card_problem(e, pl.col(n) if n else None)),
+                FAST["card"], (num,) if num else ())
         elif col in MONEY_LIMITS:
             unit = units.get(col, "yuan")
             df = _by_unique(df, col, lambda e, u=unit: parse_money(e, u))
@@ -92,8 +127,14 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
             df = _by_unique(df, col, lambda e: _words(e, DIRECTIONS, "无法识别的借贷方向"))
         elif col == "filed":
             df = _by_unique(df, col, lambda e: _words(e, {"Y": YES, "N": NO}, "无法识别的是/否值"))
+        elif col in NAME_COLUMNS:
+            df = _by_unique(df, col, _text(name), FAST["name"])
+        elif col == "phone":
+            df = _by_unique(df, col, _text(_phone), FAST["phone"])
+        elif col in CODE_COLUMNS:
+            df = _by_unique(df, col, _text(_code), FAST["code"])
         else:
-            continue
+            df = _by_unique(df, col, _text(clean), FAST["text"])
         problems.append(col)
 
     if kind == "transactions" and "amount" in cols:
@@ -107,7 +148,7 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
         if not present:
             continue
         labels[f"key_{group[0]}"] = "/".join(headers.get(c, c) for c in present)
-        missing = pl.all_horizontal([clean(pl.col(c)).is_null() for c in present])
+        missing = pl.all_horizontal([_blank(c) for c in present])
         df = df.with_columns(pl.when(missing).then(pl.lit(reason)).alias(f"__p_key_{group[0]}"))
         problems.append(f"key_{group[0]}")
 
@@ -138,6 +179,13 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
     return ok.select(keep), rej
 
 
+def _blank(col: str) -> pl.Expr:
+    """The cell is empty (a parsed column: no value and no parse problem)."""
+    if col in ID_COLUMNS:
+        return clean_id(pl.col(col)).is_null()
+    return pl.col(f"__v_{col}").is_null() & pl.col(f"__p_{col}").is_null()
+
+
 def _has_status(kind: str, status: str) -> bool:
     return status == "holder_id_status" or kind != "accounts"
 
@@ -157,24 +205,15 @@ def _raw(col: str, cols: list[str]) -> pl.Expr:
 
 
 def _value(col: str, kind: str) -> pl.Expr:
-    """The canonical value of a column (parsed values were computed as __v_<col>)."""
-    if col in CARD_COLUMNS or col in MONEY_LIMITS or date_column(col) or col in (
-            "txn_time", "direction", "filed") or (col == "fund" and kind in ("roll", "other_roll")):
-        v = pl.col(f"__v_{col}")
-        if col == "filed":
-            v = v == "Y"
-        if col == "amount" and kind == "transactions":
-            v = v.abs()
-        return v.alias(col)
+    """The canonical value of a column (computed as __v_<col>); IDs are normalised later."""
     if col in ID_COLUMNS:
         return pl.col(col)
-    if col in NAME_COLUMNS:
-        return name(pl.col(col)).alias(col)
-    if col == "phone":
-        return squeeze(pl.col(col)).str.replace_all(r"[-()（）]", "").str.replace(r"^\+?86(1\d{10})$", "$1").alias(col)
-    if col in CODE_COLUMNS:
-        return squeeze(pl.col(col)).str.replace(r"^(\d+)\.0+$", "$1").alias(col)
-    return clean(pl.col(col)).alias(col)
+    v = pl.col(f"__v_{col}")
+    if col == "filed":
+        v = v == "Y"
+    if col == "amount" and kind == "transactions":
+        v = v.abs()
+    return v.alias(col)
 
 
 def _fund(expr: pl.Expr, config: Config) -> tuple[pl.Expr, pl.Expr]:
