@@ -170,7 +170,7 @@ def build(rng: np.random.Generator, n_households: int, n_extras: int, n_other: i
         pl.col("pid").cast(pl.Int64))
     phone_keys = hh["hid"].to_numpy()
     households = hh.with_columns(
-        pl.Series("phone", codes.phones(phone_keys, 17)),
+        pl.Series("phone", codes.phones(phone_keys, 52_718_309)),
         (pl.lit(COUNTY) + pl.col("township") + pl.col("village")
          + pl.col("house_no").cast(pl.String) + pl.lit("号")).alias("address"),
     ).drop("head_age", "head_male", "surname", "vid")
@@ -183,7 +183,7 @@ def extra_contacts(persons: pl.DataFrame, n_households: int) -> pl.DataFrame:
     keys = ex["pid"].to_numpy() + n_households + 1
     street = np.array(STREETS)[keys % len(STREETS)]
     return ex.with_columns(
-        pl.Series("phone", codes.phones(keys, 17)),
+        pl.Series("phone", codes.phones(keys, 52_718_309)),
         (pl.lit(f"{COUNTY}柳林镇") + pl.Series(street) + pl.lit("街")
          + pl.Series(keys % 997 + 1).cast(pl.String) + pl.lit("号")
          + pl.Series(keys // 997 + 1).cast(pl.String) + pl.lit("室")).alias("address"),

@@ -11,7 +11,6 @@ import numpy as np
 import polars as pl
 
 from cardcheck.demo import codes
-from cardcheck.demo.people import COUNTY
 from cardcheck.demo.world import World
 
 # ---------------------------------------------------------------- before cards (roll shapes)
@@ -88,13 +87,12 @@ def c04(w: World) -> None:
         card = w.card_of(hid)
         w.set_account(card, phone=phone)
         w.truth("C04", card_no=card, note=f"村委会主任 {cadre['name']}'s phone reserved on 5 households' cards")
-    hids = w.pick(("RURAL",), n=4)
-    first = w.head(hids[0])
-    address = f"{COUNTY}{first['township']}{first['village']}村民委员会"
-    for hid in hids:
+    keeper = w.take("C04 keeper")
+    address = w.contacts(keeper["pid"])["address"]
+    for hid in w.pick(("RURAL",), n=4):
         card = w.card_of(hid)
         w.set_account(card, address=address)
-        w.truth("C04", card_no=card, note="one village-committee address on 4 households' cards")
+        w.truth("C04", card_no=card, note=f"{keeper['name']}'s home address on 4 households' cards")
 
 
 def c06(w: World) -> None:

@@ -47,7 +47,7 @@ def e01(w: World) -> None:
 
 
 def e02(w: World) -> None:
-    for hid, start, end in ((w.person(), "2023-04-01", "2025-03-31"),
+    for hid, start, end in ((w.person(), "2023-04-01", "2024-10-31"),
                             (w.pick(("RURAL",))[0], "2022-12-15", "2023-08-14")):
         row = w.head(hid)
         _list_row(w, "prisoners", row, start_date=_d(start), end_date=_d(end))
@@ -152,7 +152,10 @@ def e08(w: World) -> None:
 
 def e09_accounts(w: World) -> None:
     """Precision lost on a holder's ID in the bank's file; a holder's name mistyped by the bank."""
-    card = w.card_of(w.pick(("RURAL",))[0])
+    hid = w.pick(("RURAL",))[0]
+    while w.head(hid)["id_number"].endswith("X"):  # Excel could not take it for a number
+        hid = w.pick(("RURAL",))[0]
+    card = w.card_of(hid)
     w.set_account(card, precision_lost=True)
     w.truth("E09", card_no=card, note="holder's ID stored as a number by Excel: digits lost")
     row = w.head(w.person())

@@ -10,7 +10,7 @@ import polars as pl
 
 from cardcheck.demo import codes
 from cardcheck.demo.people import OTHER_COUNTY, OTHER_REGION, REGION
-from cardcheck.demo.roll import Pool
+from cardcheck.demo.roll import BANKS, Pool
 
 EMPLOYERS = ["柳林县第一中学", "柳林县人民医院", "柳林县财政局", "柳林县自然资源局", "柳林县公安局",
              "柳林县教育科技局", "吕梁市公路分局柳林段", "柳林县供电公司", "柳林县卫生健康局"]
@@ -42,7 +42,9 @@ def lists(rng: np.random.Generator, persons: pl.DataFrame, pool: Pool, n: int
     start = _dates(rng, p.height, "2017-01-01", "2023-10-01")
     out["prisoners"] = p.with_columns(
         start.alias("start_date"),
-        (start + pl.duration(days=pl.Series(rng.integers(180, 2500, p.height)))).alias("end_date"))
+        (start + pl.duration(days=pl.Series(rng.integers(180, 2500, p.height)))).alias("end_date"),
+    ).with_columns(  # still serving: no release date yet (far-future dates look like typos)
+        pl.when(pl.col("end_date") <= pl.date(2024, 12, 31)).then(pl.col("end_date")))
     w = _people(persons, pool.take(k["payroll"], "payroll"))
     out["payroll"] = w.with_columns(
         pl.Series("employer", np.array(EMPLOYERS)[rng.integers(0, len(EMPLOYERS), w.height)]),
@@ -71,7 +73,7 @@ def officials(rng: np.random.Generator, persons: pl.DataFrame, pool: Pool,
     cadres = pl.concat([vil.with_columns(pl.lit(pos).alias("position"), pl.lit(i).alias("k"))
                         for i, pos in enumerate(["村委会主任", "村党支部书记"])])
     workers = vil.group_by("t").agg(pl.col("vid").min(), pl.col("township").first()).with_columns(
-        pl.lit("").alias("village"), pl.lit("民政助理员（经办人）").alias("position"), pl.lit(2).alias("k"))
+        pl.lit("").alias("village"), pl.lit("民政经办人").alias("position"), pl.lit(2).alias("k"))
     off = pl.concat([cadres, workers.select(cadres.columns)]).sort("t", "vid", "k")
     off = off.with_columns(pl.Series("pid", pool.take(off.height, "officials"))).join(
         persons.select("pid", "id_number", "name"), on="pid")
@@ -110,7 +112,7 @@ def other_roll(rng: np.random.Generator, persons: pl.DataFrame) -> pl.DataFrame:
         pl.Series("monthly_amount", np.where(tk, rng.integers(600, 901, n), rng.integers(300, 461, n)) * 100),
         _dates(rng, n, "2012-01-01", "2022-12-01").alias("start_date"),
         pl.lit(None, pl.Date).alias("end_date"),
-        pl.Series("card_no", codes.card_numbers(622848, np.arange(n) + 10**7, 19, 71)),
+        pl.Series("card_no", codes.card_numbers(622848, np.arange(n) + 10**7, 19, BANKS[0][3])),
         pl.lit(None, pl.String).alias("phone"),
         pl.lit(OTHER_COUNTY).alias("source_region"),
     ).drop("pid")

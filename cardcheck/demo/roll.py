@@ -17,8 +17,8 @@ import polars as pl
 from cardcheck.demo import codes
 from cardcheck.demo.people import REGION, County, extra_contacts
 
-BANKS = [("中国农业银行", 622848, 19, 71), ("中国邮政储蓄银行", 621799, 19, 313),
-         ("山西柳林农村商业银行", 621736, 16, 977)]
+BANKS = [("中国农业银行", 622848, 19, 318_457_203_771), ("中国邮政储蓄银行", 621799, 19, 770_215_936_313),
+         ("山西柳林农村商业银行", 621736, 16, 507_331_977)]
 DAY0 = np.datetime64("2010-01-01")
 
 
