@@ -301,6 +301,7 @@ class _Transaction:
 
 
 def _incoming(findings: pl.DataFrame, defaults: pl.DataFrame | None) -> pl.DataFrame:
+    findings = findings.unique("finding_id", keep="first", maintain_order=True)
     df = findings.with_columns(evidence_hash(findings))
     if defaults is not None:
         df = df.join(defaults, on="finding_id", how="left", suffix="_d")
