@@ -1,0 +1,139 @@
+"""`cardcheck explain` and `cardcheck graph`: a finding's evidence, and the identity graph."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+
+from cardcheck.errors import CardcheckError, InputError
+
+INT_COLUMNS = ("first_month", "last_month", "months", "amount")
+
+
+def find_finding(out: Path, finding_id: str) -> dict[str, Any]:
+    """The row of OUT/findings.csv with this id (or an unambiguous prefix of six or more)."""
+    path = out / "findings.csv"
+    if not path.is_file():
+        raise InputError(f"--out {out}: no findings.csv there; run `cardcheck check --out {out}` first")
+    found = pl.read_csv(path, infer_schema=False)
+    key = finding_id.strip().lower()
+    hits = found.filter(pl.col("finding_id") == key)
+    if hits.height == 0 and len(key) >= 6:
+        hits = found.filter(pl.col("finding_id").str.starts_with(key))
+    if hits.height == 0:
+        raise InputError(f"finding {finding_id} is not in {path}")
+    if hits.height > 1:
+        raise InputError(f"finding {finding_id} matches {hits.height} findings in {path}; "
+                         "give more of its id")
+    row = hits.row(0, named=True)
+    for col in INT_COLUMNS:
+        row[col] = int(row[col]) if row.get(col) not in (None, "") else None
+    return row
+
+
+def read_manifest(run: Path) -> tuple[dict[str, list[Path]], Path | None]:
+    """The input files and config a run used, from RUN/manifest.json."""
+    path = run / "manifest.json"
+    if not path.is_file():
+        raise InputError(
+            f"{path} is missing: explain and graph --run re-read the run's input files named "
+            "there, and `cardcheck check --out` writes it; re-run check with that folder")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        inputs = {str(k): [Path(p) for p in v] for k, v in manifest["inputs"].items() if v}
+        config = Path(manifest["config"]) if manifest.get("config") else None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path}: not a cardcheck manifest ({exc})") from None
+    gone = [str(p) for files in inputs.values() for p in files if not p.is_file()]
+    if gone:
+        raise InputError(f"{path} names input files that are no longer there: {', '.join(gone)}")
+    return inputs, config
+
+
+def load_frames(inputs: dict[str, list[Path]], config_path: Path | None):  # type: ignore[no-untyped-def]
+    from cardcheck.config import load_config
+    from cardcheck.ingest import load_inputs
+
+    config = load_config(config_path)
+    return load_inputs(inputs, config).frames, config
+
+
+def explain(finding_id: str, out: Path, unmask: bool = False, console: Any = None) -> None:
+    from rich.console import Console
+
+    from cardcheck.graph import neighbourhood
+    from cardcheck.graph_tree import evidence_tree, yuan
+
+    row = find_finding(out, finding_id)
+    inputs, config_path = read_manifest(out)
+    frames, config = load_frames(inputs, config_path)
+    graph = neighbourhood(frames, row, config=config)
+    amount = f"{yuan(row['amount'])} 元" if row.get("amount") is not None else ""
+    title = (f"{row['rule']} {row.get('rule_name') or ''} [{row.get('severity') or ''}] "
+             f"{row['finding_id']}  {amount}\n{row.get('evidence') or ''}")
+    (console or Console()).print(evidence_tree(graph, title, unmask=unmask))
+
+
+def register(app: typer.Typer) -> None:
+    from cardcheck.cli import fail
+
+    @app.command("explain")
+    def explain_cmd(
+        finding_id: Annotated[str, typer.Argument(metavar="FINDING_ID", help="The finding's id (column finding_id of findings.csv; six or more leading characters will do).")],
+        out: Annotated[Path, typer.Option("--out", metavar="DIR", help="The folder of the check run (holding findings.csv and manifest.json).")],
+        unmask: Annotated[bool, typer.Option("--unmask", help="Show full ID, card and phone numbers.")] = False,
+    ) -> None:
+        """Show one finding's evidence as a tree: the person, the cards, who holds and opened
+        them, and the other households on the same phone, address or account."""
+        try:
+            explain(finding_id, out, unmask)
+        except CardcheckError as error:
+            fail(error)
+
+    @app.command("graph")
+    def graph_cmd(
+        out: Annotated[Path, typer.Option("--out", metavar="FILE.graphml", help="The GraphML file to write.")],
+        run: Annotated[Path | None, typer.Option("--run", metavar="DIR", help="Take the inputs and config of this check run (its manifest.json).")] = None,
+        inputs: Annotated[Path | None, typer.Option("--inputs", metavar="DIR", help="A folder (or its inputs.yaml) naming every input file.")] = None,
+        roll: Annotated[Path | None, typer.Option("--roll", metavar="FILE", help="The roll of beneficiaries (救助对象名册).")] = None,
+        accounts: Annotated[Path | None, typer.Option("--accounts", metavar="FILE", help="The bank's account master (账户信息).")] = None,
+        payments: Annotated[list[Path] | None, typer.Option("--payments", metavar="FILE", help="Disbursement detail (代发明细); may repeat.")] = None,
+        transactions: Annotated[list[Path] | None, typer.Option("--transactions", metavar="FILE", help="Card transactions (交易流水); may repeat.")] = None,
+        config: Annotated[Path | None, typer.Option("--config", metavar="FILE", help="Your YAML settings, merged over the defaults in configs/.")] = None,
+    ) -> None:
+        """Write the identity graph (people, households, cards, phones, addresses, outside
+        accounts and the ties between them) as GraphML for Gephi or yEd."""
+        try:
+            graph_file(out, run, inputs, roll, accounts, list(payments or []),
+                       list(transactions or []), config)
+        except CardcheckError as error:
+            fail(error)
+
+
+def graph_file(out: Path, run: Path | None, inputs: Path | None, roll: Path | None,
+               accounts: Path | None, payments: list[Path], transactions: list[Path],
+               config: Path | None) -> None:
+    from cardcheck.config import load_config
+    from cardcheck.graph_export import export_graphml
+    from cardcheck.run import CheckOptions, resolve_paths
+
+    if run is not None:
+        if inputs or roll or accounts or payments or transactions:
+            raise CardcheckError("--run takes the inputs of that run; give either --run or the "
+                                 "input options, not both")
+        paths, config_path = read_manifest(run)
+        config_path = config or config_path
+    else:
+        options = CheckOptions(roll=roll, accounts=accounts, payments=payments, out=out.parent,
+                               inputs=inputs, transactions=transactions, config=config)
+        paths, config_path = resolve_paths(options, load_config(config)), config
+    t0 = time.perf_counter()
+    frames, cfg = load_frames(paths, config_path)
+    counts = export_graphml(frames, out, cfg)
+    typer.echo(f"{out}: {counts['nodes']:,} nodes, {counts['edges']:,} edges "
+               f"({time.perf_counter() - t0:.1f}s)")

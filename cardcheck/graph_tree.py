@@ -1,0 +1,110 @@
+"""A finding's evidence neighbourhood as a rich Tree an inspector can read: the person, their
+cards, who holds and opened them, and who else shares the phone, address or account.
+
+ID, card, phone and account numbers are masked unless `unmask` is given.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import networkx as nx
+from rich.text import Text
+from rich.tree import Tree
+
+FORWARD = {"member_of": "所在户", "registered_card": "名册登记卡", "paid_to": "发放至",
+           "holds": "持有卡", "opened_by": "代办人", "has_phone": "手机号",
+           "has_address": "地址", "transfers_to": "转出至"}
+REVERSE = {"member_of": "户成员", "registered_card": "名册登记对象", "paid_to": "款项来自",
+           "holds": "开户人", "opened_by": "代办开户的卡", "has_phone": "同号码",
+           "has_address": "同地址", "transfers_to": "转入自"}
+ORDER = ("member_of", "registered_card", "holds", "opened_by", "paid_to", "has_phone",
+         "has_address", "transfers_to")
+TYPE_ORDER = {"person": 0, "household": 1, "card": 2, "phone": 3, "address": 4, "account": 5}
+
+
+def mask(kind: str, value: str, unmask: bool = False) -> str:
+    """110101********0016, 6217****0001, 138****5678; values that are not numbers stay."""
+    if unmask or not value:
+        return value
+    if kind == "person":
+        return value[:6] + "********" + value[-4:] if len(value) >= 15 else value
+    if kind in ("card", "account"):
+        return value[:4] + "****" + value[-4:] if len(value) >= 10 else value
+    if kind == "phone":
+        return value[:3] + "****" + value[-4:] if len(value) >= 7 else value
+    return value
+
+
+def show_node(attrs: dict[str, Any], node: str, unmask: bool = False) -> str:
+    kind, _, value = node.partition(":")
+    kind = attrs.get("type") or kind
+    label = attrs.get("label") or ""
+    if kind == "person":
+        ident = "无有效证件号" if value.startswith("~") else mask(kind, value, unmask)
+        return f"{label or '(姓名不详)'} {ident}"
+    if kind == "household":
+        return f"{label or '户'} (户号 {value})"
+    if kind == "card":
+        return f"卡 {mask(kind, value, unmask)}" + (f" (开户人 {label})" if label else "")
+    if kind == "account":
+        return f"外部账户 {mask(kind, value, unmask)}" + (f" (户名 {label})" if label else "")
+    if kind == "phone":
+        return mask(kind, value, unmask)
+    return value if kind == "address" else node
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}" if fen >= 0 else "-" + yuan(-fen)
+
+
+def month(yyyymm: int) -> str:
+    return f"{yyyymm // 100}-{yyyymm % 100:02d}"
+
+
+def show_edge(graph: nx.DiGraph, parent: str, child: str) -> str:
+    forward = graph.has_edge(parent, child)
+    data = graph.edges[parent, child] if forward else graph.edges[child, parent]
+    words = FORWARD if forward else REVERSE
+    types = [t for t in str(data.get("type", "")).split(",") if t]
+    text = "/".join(words.get(t, t) for t in sorted(types, key=_order))
+    if data.get("fund"):
+        text += f" [{data['fund']}]"
+    if data.get("amount") is not None and data.get("months"):
+        text += f" {yuan(int(data['amount']))} 元, {data['months']} 个月"
+        if data.get("first_month"):
+            text += f" ({month(int(data['first_month']))} 至 {month(int(data['last_month']))})"
+    return text
+
+
+def _order(edge_type: str) -> int:
+    return ORDER.index(edge_type) if edge_type in ORDER else len(ORDER)
+
+
+def evidence_tree(graph: nx.DiGraph, title: str, unmask: bool = False,
+                  max_depth: int = 4) -> Tree:
+    """Breadth first from the finding's first node present (person, household, card, hub);
+    each node appears once, under the first node that reached it."""
+    tree = Tree(Text(title, style="bold"))
+    seeds = [s for s in graph.graph.get("seeds", []) if s in graph]
+    if not seeds:
+        tree.add("(该发现涉及的人、户、卡在本次输入中找不到)")
+        return tree
+    undirected = graph.to_undirected(as_view=True)
+    root = seeds[0]
+    branches = {root: tree.add(Text(show_node(graph.nodes[root], root, unmask), style="bold"))}
+    seen, queue = {root}, deque([(root, 0)])
+    while queue:
+        node, depth = queue.popleft()
+        if depth >= max_depth:
+            continue
+        children = [c for c in undirected.neighbors(node) if c not in seen]
+        children.sort(key=lambda c: (TYPE_ORDER.get(graph.nodes[c].get("type", ""), 9), c))
+        for child in children:
+            seen.add(child)
+            style = "bold" if child in seeds else ""
+            label = f"{show_edge(graph, node, child)}: {show_node(graph.nodes[child], child, unmask)}"
+            branches[child] = branches[node].add(Text(label, style=style))
+            queue.append((child, depth + 1))
+    return tree
