@@ -134,6 +134,7 @@ def graph_file(out: Path, run: Path | None, inputs: Path | None, roll: Path | No
         paths, config_path = resolve_paths(options, load_config(config)), config
     t0 = time.perf_counter()
     frames, cfg = load_frames(paths, config_path)
+    t1 = time.perf_counter()
     counts = export_graphml(frames, out, cfg)
     typer.echo(f"{out}: {counts['nodes']:,} nodes, {counts['edges']:,} edges "
-               f"({time.perf_counter() - t0:.1f}s)")
+               f"(inputs read in {t1 - t0:.1f}s, graph written in {time.perf_counter() - t1:.1f}s)")

@@ -53,8 +53,8 @@ def _write_lines(lines: pl.DataFrame, handle) -> None:  # type: ignore[no-untype
 
 def export_graphml(frames: Frames, path: Path, config: Config | None = None) -> dict[str, int]:
     """Write the whole graph to `path`; returns the node and edge counts."""
-    edge_frame = edges(frames, config)
-    node_frame = nodes(frames, edge_frame)
+    edge_frame = edges(frames, config).sort("type", "src", "dst", "fund", nulls_last=True)
+    node_frame = nodes(frames, edge_frame).sort("id")  # sorted: same inputs, same bytes
     node_lines = node_frame.select(pl.concat_str(
         [pl.lit('<node id="'), escape(pl.col("id")), pl.lit('">'), *_data(NODE_KEYS, "n_"),
          pl.lit("</node>")]).alias("line"))
