@@ -28,7 +28,11 @@ def _month(col: str) -> pl.Expr:
 def derive(table: str, df: pl.DataFrame, config: Config) -> pl.DataFrame:
     """Conform `df` to the canonical schema of `table` and fill its derived columns."""
     df = conform(df, table)
-    exprs = [name_key(pl.col(src)).alias(dst) for dst, src in NAME_KEYS.get(table, {}).items()]
+    for dst, src in NAME_KEYS.get(table, {}).items():
+        # once per distinct name: keys fold full-width forms, which is slow on every row
+        keys = df.select(src).unique().with_columns(name_key(pl.col(src)).alias(dst))
+        df = df.drop(dst).join(keys, on=src, how="left", nulls_equal=True, maintain_order="left")
+    exprs = []
     if table == "payments":
         exprs.append(_month("pay_date").alias("pay_month"))
     if table == "transactions":
@@ -37,7 +41,7 @@ def derive(table: str, df: pl.DataFrame, config: Config) -> pl.DataFrame:
         df = df.with_columns(exprs)
     if table == "payments":
         df = with_memo(df, config)
-    return df
+    return conform(df, table)
 
 
 def with_memo(df: pl.DataFrame, config: Config) -> pl.DataFrame:
@@ -48,5 +52,6 @@ def with_memo(df: pl.DataFrame, config: Config) -> pl.DataFrame:
         memo_columns(pl.col("memo"), pl.col("pay_date"), pl.col("account_name_key"), config)
     )
     out_cols = ["memo_fund", "memo_family", "memo_funds", "memo_generic", "memo_period"]
-    joined = df.drop(out_cols).join(read, on=keys, how="left", nulls_equal=True)
+    joined = df.drop(out_cols).join(read, on=keys, how="left", nulls_equal=True,
+                                    maintain_order="left")
     return conform(joined, "payments")
