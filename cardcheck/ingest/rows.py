@@ -54,17 +54,18 @@ PREFILTER = r"[计制填审复负打经报]"
 
 
 def with_skip(df: pl.DataFrame, cells: list[str], header: list[str]) -> pl.DataFrame:
-    """Add `__skip` (reason or null). Only rows a cheap test flags get the full check."""
-    nonempty = pl.sum_horizontal(
-        [(pl.col(c).str.strip_chars().str.len_bytes() > 0).fill_null(False).cast(pl.Int32)
-         for c in cells]
-    )
+    """Add `__skip` (reason or null). Only rows a cheap test flags get the full check: rows with
+    half their cells or more empty, rows holding a character of 合计/制表人…, or the header text."""
+    filled = pl.sum_horizontal(
+        [(pl.col(c).str.len_bytes() > 0).fill_null(False).cast(pl.Int32) for c in cells])
     joined = pl.concat_str([pl.col(c) for c in cells], separator="\x1f", ignore_nulls=True)
     first = next((h.strip() for h in header if h.strip()), "")
-    cand = (nonempty <= 1) | joined.str.contains(PREFILTER)
-    if first:
-        cand = cand | joined.str.contains(re.escape(first))
+    pattern = PREFILTER + (f"|{re.escape(first)}" if first else "")
+    cand = (filled <= len(cells) // 2) | joined.str.contains(pattern)
+    flags = df.select(cand.alias("c")).to_series()
+    if not flags.any():
+        return df.with_columns(pl.lit(None, dtype=pl.String).alias("__skip"))
     df = df.with_row_index("__i")
-    flagged = df.filter(cand).select("__i", skip_reason(cells, header).alias("__skip"))
+    flagged = df.filter(flags).select("__i", skip_reason(cells, header).alias("__skip"))
     out = df.join(flagged, on="__i", how="left", maintain_order="left")
     return out.drop("__i")
