@@ -16,6 +16,7 @@ one. The same seed gives the same bytes.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +41,29 @@ MIN_HOUSEHOLDS = 500
 
 @dataclass
 class Demo:
-    """The county as generated: raw tables (with internal keys) and the truth."""
+    """The county as generated: raw tables (with internal keys) and the truth. Transactions are
+    made month by month when written (`transaction_chunks`), so a large county fits in memory."""
 
     world: World
-    transactions: pl.DataFrame
     truth: pl.DataFrame
     seconds: float
+    seed: int
+    profiles: pl.DataFrame
+
+    def months(self) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+        """(payments, transactions) made for each month of the year, one month at a time."""
+        for month in range(1, 13):
+            pays = self.world.pays.month(month)
+            rng = np.random.default_rng([self.seed, 3, month])
+            yield pays, transactions.month_chunk(rng, pays, self.profiles)
+
+    @property
+    def payments(self) -> pl.DataFrame:
+        return self.world.pays.all()
+
+    @property
+    def transactions(self) -> pl.DataFrame:
+        return pl.concat([t for _, t in self.months()])
 
 
 def build(households: int = 2000, seed: int = 7) -> Demo:
@@ -88,15 +106,14 @@ def build(households: int = 2000, seed: int = 7) -> Demo:
     plant_card.c04(w)
     plant_card.c06(w)
     plant_elig.e09_accounts(w)
-    w.pays = payments.build(rng, w.roll, w.accounts)
+    w.ledger = payments.ledger(rng, w.roll, w.accounts)
     for step in (plant_pay.c02_split, plant_pay.p01, plant_pay.p02, plant_pay.p03, plant_pay.p04,
                  plant_pay.p05, plant_pay.p06, plant_pay.lookalikes, plant_card.c05,
                  plant_card.c07, plant_card.c08, plant_elig.e01, plant_elig.e02,
                  plant_elig.e03_e05, plant_elig.e07, plant_elig.e08, plant_elig.e09_roll):
         step(w)
-    w.pays = payments.order(w.pays)
-    txns = transactions.build(rng, w.pays, transactions.profiles(w.profiles))
-    return Demo(w, txns, w.truth_frame(), time.perf_counter() - t0)
+    profiles = transactions.profiles(w.profiles)
+    return Demo(w, w.truth_frame(), time.perf_counter() - t0, seed, profiles)
 
 
 def write_demo(out: str | Path, households: int = 2000, seed: int = 7, clean: bool = False) -> str:
@@ -122,6 +139,7 @@ def demo_frames(households: int = 2000, seed: int = 7) -> tuple[dict[str, pl.Dat
 
 
 def summary(demo: Demo, out: Path, files: dict[str, int], write_s: float, clean: bool) -> str:
+    """What was written, for the terminal."""
     w = demo.world
     truth = demo.truth
     planted = truth.filter(pl.col("kind") == "planted")
@@ -131,7 +149,7 @@ def summary(demo: Demo, out: Path, files: dict[str, int], write_s: float, clean:
         + ("(clean CSV):" if clean else "(messy real-world shapes):"),
         f"  {w.n_households:,} households, {w.roll['pid'].n_unique():,} beneficiaries, "
         + f"{w.roll.height:,} roll rows, {w.accounts.height:,} cards",
-        f"  {w.pays.height:,} payments, {demo.transactions.height:,} transactions, "
+        f"  {files['payments']:,} payments, {files['transactions']:,} transactions, "
         + f"{sum(df.height for df in w.lists.values()):,} reference-list rows, "
         + f"{w.other_roll.height:,} rows on {people.OTHER_COUNTY}'s roll",
         f"  {planted.height} planted cases of {planted_rules} rules and "

@@ -6,7 +6,8 @@
   "1,234.50" or 368元.
 - accounts: XLSX with the bank's headers, card numbers grouped by spaces or dashes on some rows;
   IDs are text cells except the planted precision-lost one, written as a number as Excel does.
-- payments: UTF-8 CSV with BOM, dates 20230408; transactions: 借/贷, "1,234.50" amounts.
+- payments: UTF-8 CSV with BOM, dates 20230408; transactions: 借/贷, "1,234.50" amounts
+  (both written a month at a time by write.py).
 - deaths: XLSX; the other lists CSV (payroll in GBK), dates in mixed formats.
 """
 
@@ -179,6 +180,20 @@ def write_accounts(demo: Demo, df: pl.DataFrame, out: Path) -> str:
     return name
 
 
+def payments(df: pl.DataFrame) -> pl.DataFrame:
+    """Payments as the bank writes them: dates as 20230408."""
+    return text_frame(df, "payments").with_columns(
+        pl.Series("交易日期", df["pay_date"].dt.strftime("%Y%m%d")))
+
+
+def transactions(df: pl.DataFrame, chunk: int) -> pl.DataFrame:
+    """One month's transactions as the bank writes them: 借/贷, amounts as 1,234.50 on some."""
+    rng = np.random.default_rng([chunk, 99])
+    return text_frame(df, "transactions").with_columns(
+        pl.col("借贷标志").replace_strict({"D": "借", "C": "贷"}),
+        pl.Series("交易金额", df.select(messy_money("amount", rng, df.height)).to_series()))
+
+
 def write(demo: Demo, table: str, df: pl.DataFrame, out: Path) -> str:
     """Write one table in its messy shape; returns the file name."""
     rng = _rng(demo, table)
@@ -188,18 +203,6 @@ def write(demo: Demo, table: str, df: pl.DataFrame, out: Path) -> str:
     if table == "accounts":
         return write_accounts(demo, df, out)
     text = text_frame(df, table)
-    if table == "payments":
-        text = text.with_columns(pl.Series("交易日期", df["pay_date"].dt.strftime("%Y%m%d")))
-        name = FILES[table] + ".csv"
-        (out / name).write_bytes(b"\xef\xbb\xbf" + text.write_csv().encode("utf-8"))
-        return name
-    if table == "transactions":
-        text = text.with_columns(
-            pl.col("借贷标志").replace_strict({"D": "借", "C": "贷"}),
-            pl.Series("交易金额", df.select(messy_money("amount", rng, n)).to_series()))
-        name = FILES[table] + ".csv"
-        text.write_csv(out / name)
-        return name
     dates = [c for c, t in df.schema.items() if t == pl.Date and c in HEADERS[table]]
     if dates:
         text = text.with_columns([

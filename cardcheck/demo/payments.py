@@ -8,6 +8,9 @@ month, on a day between the 5th and the 12th, with the memo style the bank used 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 import polars as pl
 
@@ -78,17 +81,56 @@ def active_months(start: pl.Expr, end: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return first, last
 
 
-def build(rng: np.random.Generator, roll: pl.DataFrame, accounts: pl.DataFrame) -> pl.DataFrame:
-    """The year's payments, with internal keys (hid, pid, fund, month) kept for the plants."""
-    u = units(roll)
-    first, last = active_months(pl.col("start_date"), pl.col("end_date"))
-    plan = u.with_columns(pl.int_ranges(first, last + 1).alias("month")).explode("month") \
-        .drop_nulls("month")
-    b = batches(rng)
-    pays = plan.join(b, on=["t", "fund", "month"], how="left").join(
-        accounts.select("card_no", pl.col("holder_name").alias("account_name")), on="card_no",
-        how="left")
-    return shape(pays)
+@dataclass
+class Ledger:
+    """The year's payments as a recipe: what the roll pays each month, and the planted changes
+    (edit, drop, duplicate, add), applied month by month so a large county fits in memory."""
+
+    units: pl.DataFrame
+    batches: pl.DataFrame
+    names: pl.DataFrame  # card_no -> account_name (the bank's 户名)
+    ops: list[tuple[str, Any, Any]] = field(default_factory=list)
+
+    def edit(self, cond: pl.Expr, **exprs: pl.Expr) -> None:
+        self.ops.append(("edit", cond, exprs))
+
+    def drop(self, cond: pl.Expr) -> None:
+        self.ops.append(("drop", cond, None))
+
+    def duplicate(self, cond: pl.Expr, **exprs: pl.Expr) -> None:
+        self.ops.append(("duplicate", cond, exprs))
+
+    def add(self, rows: pl.DataFrame) -> None:
+        self.ops.append(("add", None, rows))
+
+    def month(self, month: int) -> pl.DataFrame:
+        """The payments made for `month` (planted changes included), in the bank's order."""
+        first, last = active_months(pl.col("start_date"), pl.col("end_date"))
+        due = self.units.filter((first <= month) & (last >= month)).with_columns(
+            pl.lit(month, pl.Int64).alias("month"))
+        pays = shape(due.join(self.batches, on=["t", "fund", "month"], how="left")
+                     .join(self.names, on="card_no", how="left"))
+        for kind, cond, arg in self.ops:
+            if kind == "edit":
+                pays = pays.with_columns(
+                    [pl.when(cond).then(e).otherwise(pl.col(c)).alias(c) for c, e in arg.items()])
+            elif kind == "drop":
+                pays = pays.filter(~cond)
+            elif kind == "duplicate":
+                pays = pl.concat([pays, pays.filter(cond).with_columns(**arg)])
+            else:
+                pays = pl.concat([pays, arg.filter(pl.col("month") == month).select(pays.columns)],
+                                 how="vertical_relaxed")
+        return pays.sort("pay_date", "batch", "card_no", "amount").drop("day", "style")
+
+    def all(self) -> pl.DataFrame:
+        return pl.concat([self.month(m) for m in range(1, 13)])
+
+
+def ledger(rng: np.random.Generator, roll: pl.DataFrame, accounts: pl.DataFrame) -> Ledger:
+    """The recipe of the year's payments (internal keys hid, pid, fund, month kept for plants)."""
+    names = accounts.select("card_no", pl.col("holder_name").alias("account_name"))
+    return Ledger(units(roll), batches(rng), names)
 
 
 def shape(pays: pl.DataFrame) -> pl.DataFrame:
@@ -102,8 +144,3 @@ def shape(pays: pl.DataFrame) -> pl.DataFrame:
         pl.col("fund").replace_strict(PAYER, default=PAYER_DEFAULT, return_dtype=pl.String)
         .alias("payer"),
     ).select(*COLUMNS, "hid", "pid", "fund", "month", "t", "day", "style")
-
-
-def order(pays: pl.DataFrame) -> pl.DataFrame:
-    """The order a bank file lists payments in: by date, batch, card."""
-    return pays.sort("pay_date", "batch", "card_no", "amount", "memo")

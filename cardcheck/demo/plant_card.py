@@ -128,7 +128,7 @@ def c05(w: World) -> None:
                             (w.person(), "name", "memo is the holder's name")):
         card = w.card_of(hid)
         value = pl.col("account_name") if memo == "name" else pl.lit(memo, pl.String)
-        w.edit_pays(pl.col("card_no") == card, memo=value)
+        w.pays.edit(pl.col("card_no") == card, memo=value)
         w.truth("C05", card_no=card, note=note)
 
 

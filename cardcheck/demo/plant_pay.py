@@ -45,7 +45,7 @@ def p01(w: World) -> None:
             pl.lit(None, pl.Int64).alias("hid"), pl.lit(None, pl.Int64).alias("pid"),
             pl.lit(0, pl.Int64).alias("t"), pl.lit(9, pl.Int64).alias("day"),
             pl.lit(0, pl.Int64).alias("style"), pl.col("month").cast(pl.Int64))
-        w.pays = pl.concat([w.pays, shape(rows).select(w.pays.columns)], how="vertical_relaxed")
+        w.pays.add(shape(rows))
         w.truth("P01", card_no=acct["card_no"], note=note)
 
 
@@ -54,46 +54,45 @@ def c02_split(w: World) -> None:
     hid, member = w.split_household
     card = w.roll.filter(pl.col("pid") == member)["card_no"][0]
     name = w.accounts.filter(pl.col("card_no") == card)["holder_name"][0]
-    w.edit_pays((pl.col("hid") == hid) & (pl.col("fund") == "农村低保") & (pl.col("month") >= 7),
+    w.pays.edit((pl.col("hid") == hid) & (pl.col("fund") == "农村低保") & (pl.col("month") >= 7),
                 card_no=pl.lit(card), account_name=pl.lit(name))
 
 
 def p02(w: World) -> None:
     """Two months left unpaid."""
     for hid, months in ((w.pick(("RURAL",))[0], (3, 8)), (w.person(), (5, 6))):
-        w.pays = w.pays.filter(~((pl.col("hid") == hid) & pl.col("month").is_in(months)))
+        w.pays.drop((pl.col("hid") == hid) & pl.col("month").is_in(months))
         w.truth("P02", **_key(w, hid), note=f"no payment in months {months[0]} and {months[1]}")
 
 
 def p03(w: World) -> None:
     """Paid 100 元 a month over the approved amount; 50 元 under from April."""
     hid = w.pick(("RURAL",))[0]
-    w.edit_pays(pl.col("hid") == hid, amount=pl.col("amount") + 10000)
+    w.pays.edit(pl.col("hid") == hid, amount=pl.col("amount") + 10000)
     w.truth("P03", **_key(w, hid), note="paid 100.00 over the household's approved sum every month")
     hid = w.pick(("URBAN",))[0]
-    w.edit_pays((pl.col("hid") == hid) & (pl.col("month") >= 4), amount=pl.col("amount") - 5000)
+    w.pays.edit((pl.col("hid") == hid) & (pl.col("month") >= 4), amount=pl.col("amount") - 5000)
     w.truth("P03", **_key(w, hid), note="paid 50.00 under the approved sum Apr-Dec")
 
 
 def p04(w: World) -> None:
     """One month paid twice, two days apart, same memo."""
     for hid, month in ((w.pick(("RURAL",))[0], 7), (w.person(), 10)):
-        dup = w.pays.filter((pl.col("hid") == hid) & (pl.col("month") == month)).with_columns(
-            pl.col("pay_date") + pl.duration(days=2),
-            (pl.col("batch") + pl.lit("B")).alias("batch"))
-        w.pays = pl.concat([w.pays, dup])
+        w.pays.duplicate((pl.col("hid") == hid) & (pl.col("month") == month),
+                         pay_date=pl.col("pay_date") + pl.duration(days=2),
+                         batch=pl.col("batch") + pl.lit("B"))
         w.truth("P04", **_key(w, hid), note=f"month {month} paid twice")
 
 
 def p05(w: World) -> None:
     """Paid on the 20th-23rd (after the 15th) for four months; May paid on 20 June."""
     hid = w.pick(("RURAL",))[0]
-    w.edit_pays((pl.col("hid") == hid) & pl.col("month").is_between(6, 9),
+    w.pays.edit((pl.col("hid") == hid) & pl.col("month").is_between(6, 9),
                 pay_date=pl.date(2023, pl.col("month"), 20 + pl.col("month") - 6))
     w.truth("P05", **_key(w, hid), note="Jun-Sep paid on the 20th-23rd")
     hid = w.person()
     may = (pl.col("hid") == hid) & (pl.col("month") == 5)
-    w.edit_pays(may, memo=pl.lit("2023年05月") + pl.col("fund"), pay_date=pl.date(2023, 6, 20),
+    w.pays.edit(may, memo=pl.lit("2023年05月") + pl.col("fund"), pay_date=pl.date(2023, 6, 20),
                 month=pl.lit(6, pl.Int64))
     w.truth("P05", **_key(w, hid), note="May's payment made on 2023-06-20")
 
@@ -101,7 +100,7 @@ def p05(w: World) -> None:
 def p06(w: World) -> None:
     """Stopped on the roll in June / May, paid on until September / August."""
     for hid, end, last in ((w.pick(("RURAL",))[0], "2023-06-30", 9), (w.person(), "2023-05-31", 8)):
-        w.pays = w.pays.filter(~((pl.col("hid") == hid) & (pl.col("month") > last)))
+        w.pays.drop((pl.col("hid") == hid) & (pl.col("month") > last))
         w.set_roll(pl.col("hid") == hid, end_date=date.fromisoformat(end))
         w.truth("P06", **_key(w, hid), note=f"roll ends {end}, paid until month {last}")
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from cardcheck.demo.payments import Ledger
 from cardcheck.demo.people import County
 from cardcheck.demo.roll import Pool
 
@@ -29,7 +30,7 @@ class World:
     n_households: int
     villages: pl.DataFrame
     accounts: pl.DataFrame = field(default_factory=pl.DataFrame)
-    pays: pl.DataFrame = field(default_factory=pl.DataFrame)
+    ledger: Ledger | None = None  # the payments (set once the accounts are final)
     lists: dict[str, pl.DataFrame] = field(default_factory=dict)
     officials: pl.DataFrame = field(default_factory=pl.DataFrame)
     relatives: pl.DataFrame = field(default_factory=pl.DataFrame)
@@ -127,9 +128,11 @@ class World:
             [pl.when(cond).then(pl.lit(v, dtype=self.accounts.schema[c])).otherwise(pl.col(c)).alias(c)
              for c, v in values.items()])
 
-    def edit_pays(self, cond: pl.Expr, **exprs: pl.Expr) -> None:
-        self.pays = self.pays.with_columns(
-            [pl.when(cond).then(e).otherwise(pl.col(c)).alias(c) for c, e in exprs.items()])
+    @property
+    def pays(self) -> Ledger:
+        if self.ledger is None:  # pragma: no cover - plant order is fixed in build()
+            raise RuntimeError("payments are planted only after the accounts are final")
+        return self.ledger
 
     def add_list_row(self, kind: str, row: dict[str, Any]) -> None:
         frame = self.lists[kind]

@@ -57,7 +57,7 @@ HEADERS: dict[str, dict[str, str]] = {
 MONEY = {"monthly_amount", "amount", "monthly_pension"}
 
 
-def canonical(demo: Demo) -> dict[str, pl.DataFrame]:
+def canonical(demo: Demo, monthly: bool = True) -> dict[str, pl.DataFrame]:
     """Every table in its canonical columns (model.py), as the readers should load them."""
     w = demo.world
     acc = w.accounts.with_columns(
@@ -69,8 +69,7 @@ def canonical(demo: Demo) -> dict[str, pl.DataFrame]:
     tables = {
         "roll": w.roll.sort("hid", "slot", "fund", "pid"),
         "accounts": acc,
-        "payments": w.pays,
-        "transactions": demo.transactions,
+        **({"payments": demo.payments, "transactions": demo.transactions} if monthly else {}),
         **{k: v.with_columns(pl.lit("ok").alias("id_status")) for k, v in w.lists.items()},
         "officials": w.officials.with_columns(pl.lit("ok").alias("id_status")),
         "relatives": w.relatives,
@@ -121,17 +120,34 @@ def write_all(demo: Demo, out: Path, clean: bool) -> dict[str, int]:
 
         raise CardcheckError(f"--out {out}: exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    tables = canonical(demo)
+    tables = canonical(demo, monthly=False)
     names: dict[str, str] = {}
+    counts = {t: df.height for t, df in tables.items()}
     for table, df in tables.items():
         if clean:
             names[table] = FILES[table] + ".csv"
             text_frame(df, table).write_csv(out / names[table])
         else:
             names[table] = mess.write(demo, table, df, out)
+    names["payments"] = FILES["payments"] + ".csv"
+    names["transactions"] = FILES["transactions"] + ".csv"
+    counts["payments"] = counts["transactions"] = 0
+    with open(out / names["payments"], "wb") as pf, open(out / names["transactions"], "wb") as tf:
+        if not clean:
+            pf.write(b"\xef\xbb\xbf")  # the bank's export starts with a BOM
+        for i, (pays, txns) in enumerate(demo.months()):
+            pays, txns = conform(pays, "payments"), conform(txns, "transactions")
+            if clean:
+                ptext, ttext = text_frame(pays, "payments"), text_frame(txns, "transactions")
+            else:
+                ptext, ttext = mess.payments(pays), mess.transactions(txns, i)
+            ptext.write_csv(pf, include_header=i == 0)
+            ttext.write_csv(tf, include_header=i == 0)
+            counts["payments"] += pays.height
+            counts["transactions"] += txns.height
     for stale in out.glob("*"):  # a previous run in the other mode left other extensions
         if stale.is_file() and stale.stem in FILES.values() and stale.name not in names.values():
             stale.unlink()
     (out / "inputs.yaml").write_text(inputs_yaml(names), encoding="utf-8")
     demo.truth.write_csv(out / "truth.csv")
-    return {t: df.height for t, df in tables.items()}
+    return counts
