@@ -49,34 +49,41 @@ def check(ctx: Context) -> nw.LazyFrame:
     members = (roll.filter(usable("id_status"))
                .select("household_id", nw.col("id_number").alias("payer_id")).unique())
 
-    # money of the household's fund on its registered cards (memo-attributed by card)
-    on_registered = attribute(pays, roll, cfg).join(registered, on=KEYS[1:], how="inner")
-    # memos naming the household's fund onto a member's other card …
-    named = pays.filter(nw.col("memo_funds") > 0).with_columns(
-        period=nw.col("memo_period").fill_null(nw.col("pay_month")).cast(nw.Int32))
-    on_member = (
-        named.join(member_cards, on="card_no", how="inner")
-        .join(hh_funds, on="household_id", how="inner").filter(_memo_names("fund", "family"))
-        .join(registered, on=KEYS, how="anti")
-    )
-    # … or onto a card outside the household, carrying a member's ID number
-    on_other = (
-        named.filter(~nw.col("id_number").is_null())
-        .join(members, left_on="id_number", right_on="payer_id", how="inner")
-        .join(member_cards, on=["household_id", "card_no"], how="anti")
-        .join(hh_funds, on="household_id", how="inner").filter(_memo_names("fund", "family"))
-    )
-    cols = [*KEYS, "amount", "period", "id_number"]
-    paid = nw.concat([on_registered.select(cols), on_member.select(cols), on_other.select(cols)])
+    def memo_paid(named: nw.LazyFrame) -> nw.LazyFrame:
+        """Payments whose memo names the household's fund, onto a member's other card or onto
+        a card outside the household carrying a member's ID number."""
+        on_member = (
+            named.join(member_cards, on="card_no", how="inner")
+            .join(hh_funds, on="household_id", how="inner").filter(_memo_names("fund", "family"))
+            .join(registered, on=KEYS, how="anti"))
+        on_other = (
+            named.filter(~nw.col("id_number").is_null())
+            .join(members, left_on="id_number", right_on="payer_id", how="inner")
+            .join(member_cards, on=["household_id", "card_no"], how="anti")
+            .join(hh_funds, on="household_id", how="inner").filter(_memo_names("fund", "family")))
+        return nw.concat([on_member.select(named_cols), on_other.select(named_cols)])
+
+    # pass 1: which cards, from the distinct memo readings per card (cheap at any scale)
+    named_cols = [*KEYS, "id_number"]
+    readings = (pays.filter(nw.col("memo_funds") > 0)
+                .select("card_no", "id_number", "memo_fund", "memo_family").unique())
     links = nw.concat([
         registered.with_columns(via=nw.lit("名册登记")),
-        paid.select(KEYS).unique().join(registered, on=KEYS, how="anti")
-        .with_columns(via=nw.lit("代发入账")),
+        memo_paid(readings).select(KEYS).unique().with_columns(via=nw.lit("代发入账")),
     ])
     per_card = links.group_by("household_id", "card_no").agg(
         nw.col("fund").min(), nw.col("via").min())
     many = (per_card.group_by("household_id").agg(nw.col("card_no").n_unique().alias("n_cards"))
             .filter(nw.col("n_cards") > limit))
+    # pass 2: the money, from the payments onto the cards of those households only
+    focus = per_card.join(many, on="household_id", how="semi").select("card_no").unique()
+    pays = pays.join(focus, on="card_no", how="semi").with_columns(
+        period=nw.col("memo_period").fill_null(nw.col("pay_month")).cast(nw.Int32))
+    named_cols = [*KEYS, "amount", "period", "id_number"]
+    paid = nw.concat([
+        attribute(pays, roll, cfg).join(registered, on=KEYS[1:], how="inner").select(named_cols),
+        memo_paid(pays.filter(nw.col("memo_funds") > 0)),
+    ])
     owner = _card_person(roll, paid)
     money = totals(paid.join(many, on="household_id", how="semi"), ["household_id", "card_no"])
     return no_money(
