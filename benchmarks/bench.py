@@ -1,0 +1,143 @@
+"""Benchmark a full `cardcheck check` at a given size, against the read floor and DuckDB SQL.
+
+    python benchmarks/bench.py --households 30000 [--runs 3] [--engines polars,duckdb]
+
+Generates a clean demo county (`cardcheck demo --clean`), then, each run in a fresh process:
+- floor:    polars reading every input CSV as text, nothing else;
+- baseline: benchmarks/duckdb_baseline.sql (C01–C05, P01, P03, P04, E01 in plain DuckDB SQL);
+- check:    the full `cardcheck check` (all rules, findings, Excel, ledger) per engine, with the
+            time and peak memory of every stage (from the run's manifest.json);
+- core:     `cardcheck check` on the baseline's rules only, without the workbook.
+Prints a Markdown table of medians. Exit 0 always: speed is reported, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CORE_RULES = "C01,C02,C03,C04,C05,P01,P03,P04,E01"
+
+FLOOR = """
+import sys, polars as pl, pathlib
+for p in sorted(pathlib.Path(sys.argv[1]).glob('*.csv')):
+    if p.name != 'truth.csv':
+        pl.read_csv(p, infer_schema=False)
+"""
+
+BASELINE = """
+import sys, duckdb, pathlib
+sql = pathlib.Path(sys.argv[2]).read_text(encoding='utf-8').replace('{dir}', sys.argv[1])
+sql = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith('--'))
+con = duckdb.connect()
+for stmt in sql.split(';'):
+    if stmt.strip():
+        con.execute(stmt).fetchall()
+"""
+
+
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(seconds, peak MB) of a child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def rows_per_input(folder: Path) -> dict[str, int]:
+    out = {}
+    for p in sorted(folder.glob("*.csv")):
+        if p.name != "truth.csv":
+            with p.open("rb") as fh:
+                out[p.stem] = sum(1 for _ in fh) - 1
+    return out
+
+
+def check_cmd(folder: Path, out: Path, engine: str, extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "cardcheck", "check", "--inputs", str(folder), "--out", str(out),
+            "--quiet", "--engine", engine, *extra]
+
+
+def bench(households: int, runs: int, engines: list[str], keep: Path | None) -> str:
+    work = Path(keep or tempfile.mkdtemp(prefix="cardcheck-bench-"))
+    data = work / f"demo_{households}"
+    if not (data / "inputs.yaml").exists():
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "cardcheck", "demo", "--out", str(data), "--clean",
+                        "--households", str(households), "--seed", "1"], check=True,
+                       stdout=subprocess.DEVNULL)
+        print(f"generated {households:,} households in {time.perf_counter() - t0:.1f}s",
+              file=sys.stderr)
+    rows = rows_per_input(data)
+    results: dict[str, list[tuple[float, float]]] = {}
+    stages: dict[str, list[dict[str, float]]] = {}
+    for i in range(runs):
+        results.setdefault("floor (polars read)", []).append(
+            timed([sys.executable, "-c", FLOOR, str(data)]))
+        results.setdefault("DuckDB SQL baseline (core rules)", []).append(
+            timed([sys.executable, "-c", BASELINE, str(data), str(HERE / "duckdb_baseline.sql")]))
+        for engine in engines:
+            out = work / f"out_{engine}_{i}"
+            shutil.rmtree(out, ignore_errors=True)
+            results.setdefault(f"check {engine} (full)", []).append(
+                timed(check_cmd(data, out, engine, [])))
+            manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+            row = {s["name"]: s["seconds"] for s in manifest.get("stages", [])}
+            row.update({f"rule {r['code']}": r.get("seconds", 0.0) for r in manifest["rules"]})
+            stages.setdefault(engine, []).append(row)
+            core = work / f"core_{engine}_{i}"
+            shutil.rmtree(core, ignore_errors=True)
+            results.setdefault(f"check {engine} (core rules, no Excel)", []).append(
+                timed(check_cmd(data, core, engine, ["--rules", CORE_RULES, "--no-excel"])))
+    return report(households, rows, results, stages, runs)
+
+
+def report(households: int, rows: dict[str, int], results: dict[str, list[tuple[float, float]]],
+           stages: dict[str, list[dict[str, float]]], runs: int) -> str:
+    lines = [f"### {households:,} households (medians of {runs} run(s))", "",
+             "| input | rows |", "|---|---:|"]
+    lines += [f"| {name} | {n:,} |" for name, n in rows.items()]
+    lines += ["", "| what | wall s | peak MB |", "|---|---:|---:|"]
+    med = {k: (statistics.median(s for s, _ in v), statistics.median(m for _, m in v))
+           for k, v in results.items()}
+    lines += [f"| {k} | {s:.2f} | {m:.0f} |" for k, (s, m) in med.items()]
+    floor = med["floor (polars read)"][0]
+    base = med["DuckDB SQL baseline (core rules)"][0]
+    for engine, per_run in stages.items():
+        full = med[f"check {engine} (full)"][0]
+        core = med[f"check {engine} (core rules, no Excel)"][0]
+        lines += ["", f"{engine}: full check = {full / floor:.1f}× the read floor, "
+                  f"{full / base:.1f}× the DuckDB baseline; core rules = {core / base:.1f}× "
+                  "the baseline", "", f"| stage ({engine}) | median s |", "|---|---:|"]
+        names = list(per_run[0])
+        lines += [f"| {n} | {statistics.median(r.get(n, 0.0) for r in per_run):.2f} |"
+                  for n in names]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=30_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--engines", default="polars")
+    parser.add_argument("--keep", type=Path, help="work folder to keep (and reuse) the data in")
+    args = parser.parse_args(argv)
+    print(bench(args.households, args.runs, args.engines.split(","), args.keep))
+
+
+if __name__ == "__main__":
+    main()
