@@ -4,7 +4,8 @@ Finds: every roll entry (a person's fund, or a household's household-level fund)
 registered card is held, in the bank's account master, by someone who is neither the
 beneficiary, nor the payee registered on the roll (代领人, guardian of an orphan or a minor),
 nor — for household-level funds — a member of the household. IDs are compared when both sides
-have usable IDs, name keys otherwise (so 阿卜杜·艾力 and 阿卜杜.艾力 are one name).
+have usable IDs, name keys otherwise (so 阿卜杜·艾力 and 阿卜杜.艾力 are one name). The hub is the
+holder (holder:ID, or holder:name when the bank has no usable ID).
 Why: money paid onto a card someone else holds is money the beneficiary may never see
 (代管代取, 私存扣留); the campaign requires 救助对象与持卡人一致.
 Known false positive: a guardian or 代领人 who is not recorded on the roll (payee columns empty)
@@ -88,6 +89,8 @@ def check(ctx: Context) -> nw.LazyFrame:
         name=nw.when(nw.col("household_level")).then(nw.col("head_name"))
         .otherwise(nw.col("name")),
     ).with_columns(
+        hub=nw.concat_str([nw.lit("holder:"), nw.when(nw.col("holder_ok"))
+                           .then(nw.col("holder_id")).otherwise(nw.col("holder_name_key"))]),
         evidence=nw.concat_str([
             text(nw.col("name")),
             nw.when(nw.col("household_level")).then(nw.lit("户")).otherwise(nw.lit("")),
