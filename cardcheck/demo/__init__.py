@@ -36,7 +36,7 @@ from cardcheck.demo import (
 from cardcheck.demo.world import World
 from cardcheck.errors import CardcheckError
 
-MIN_HOUSEHOLDS = 500
+MIN_HOUSEHOLDS = 300
 
 
 @dataclass

@@ -65,6 +65,10 @@ def villages(n_households: int) -> pl.DataFrame:
 
 def _households(rng: np.random.Generator, n: int, vil: pl.DataFrame) -> pl.DataFrame:
     kind = rng.choice(len(KINDS), size=n, p=KIND_P)
+    for k, need in ((3, 4), (4, 8)):  # a few orphans and disabled households, however small
+        short = need - int((kind == k).sum())
+        if short > 0:
+            kind[np.flatnonzero(kind == 0)[:short]] = k
     urban_v = vil.filter(pl.col("urban"))["vid"].to_numpy()
     rural_v = vil.filter(~pl.col("urban"))["vid"].to_numpy()
     vid = np.where(kind == 1, urban_v[rng.integers(0, len(urban_v), n)],
@@ -72,6 +76,7 @@ def _households(rng: np.random.Generator, n: int, vil: pl.DataFrame) -> pl.DataF
     size = rng.choice(np.arange(1, 7), size=n, p=[0.22, 0.30, 0.20, 0.15, 0.09, 0.04])
     size = np.where(kind >= 2, 1, size)
     size = np.where((kind == 4) & (rng.random(n) < 0.25), 2, size)
+    size[np.flatnonzero(kind == 4)[:2]] = 2  # two disabled members sharing the household's phone
     head_age = np.select(
         [kind == 2, kind == 3, kind == 4],
         [rng.integers(58, 95, n), rng.integers(3, 18, n), rng.integers(22, 80, n)],

@@ -115,7 +115,8 @@ def lookalikes(w: World) -> None:
         w.truth("P04", kind="lookalike", id_number=row["id_number"], note=note + ", same month as 低保")
     stopped = (
         w.roll.filter(pl.col("kind").is_in(["RURAL", "URBAN"]) & pl.col("end_date").is_not_null()
-                      & (pl.col("start_date") < pl.date(2023, 1, 1)))
+                      & (pl.col("start_date") < pl.date(2023, 1, 1))
+                      & ~pl.col("hid").is_in(sorted(w.used)))
         .group_by("hid").agg(pl.col("household_id").first(), pl.col("end_date").max())
         .sort("hid").head(2)
     )

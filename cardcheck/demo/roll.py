@@ -122,7 +122,9 @@ def _payees(rng: np.random.Generator, roll: pl.DataFrame, pool: Pool) -> pl.Data
     orphans = roll.filter(pl.col("kind") == "ORPHAN")["pid"].unique().sort()
     proxies = pl.DataFrame({"pid": tk_ids, "proxy": pool.take(len(tk_ids), "代领人")})
     guards = pl.DataFrame({"pid": orphans, "proxy": pool.take(len(orphans), "监护人")})
-    guards = guards.with_columns(pl.Series("guardian_holds", rng.random(len(orphans)) < 0.7))
+    holds = rng.random(len(orphans)) < 0.7
+    holds[:2] = True  # at least two guardians hold the orphan's card themselves
+    guards = guards.with_columns(pl.Series("guardian_holds", holds))
     link = pl.concat([proxies.with_columns(pl.lit(True).alias("guardian_holds")), guards])
     roll = roll.join(link, on="pid", how="left")
     holds = pl.col("proxy").is_not_null() & pl.col("guardian_holds")

@@ -78,7 +78,7 @@ class World:
 
             raise CardcheckError(
                 f"the demo county is too small to plant every case ({'/'.join(kinds)} households "
-                f"run out); use --households 500 or more")
+                f"run out); use more --households")
         self.used.update(out)
         return out
 
