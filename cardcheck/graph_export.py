@@ -6,11 +6,12 @@ county: 50,000 households (124,000 roll rows, 628,000 payments, 1.3 million tran
 ≈ 325,000 nodes, ≈ 575,000 edges and ≈ 130 MB of GraphML, written in about 7 s. Gephi opens
 that; yEd prefers a township (filter the inputs first).
 Node ids are the graph's typed ids (person:<ID>, card:<no> …), unmasked: the file is evidence
-and stays in the run's private folder.
+and is written owner-only (0600).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -74,4 +75,5 @@ def export_graphml(frames: Frames, path: Path, config: Config | None = None) -> 
         _write_lines(node_lines, handle)
         _write_lines(edge_lines, handle)
         handle.write("</graph>\n</graphml>\n")
+    os.chmod(path, 0o600)  # names and ID numbers: owner-only, like the run's other outputs
     return {"nodes": node_frame.height, "edges": edge_frame.height}
