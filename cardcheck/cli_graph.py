@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
+from cardcheck.config import Config
 from cardcheck.errors import CardcheckError, InputError
 
 INT_COLUMNS = ("first_month", "last_month", "months", "amount")
@@ -55,7 +56,8 @@ def read_manifest(run: Path) -> tuple[dict[str, list[Path]], Path | None]:
     return inputs, config
 
 
-def load_frames(inputs: dict[str, list[Path]], config_path: Path | None):  # type: ignore[no-untyped-def]
+def load_frames(inputs: dict[str, list[Path]],
+                config_path: Path | None) -> tuple[dict[str, pl.DataFrame], Config]:
     from cardcheck.config import load_config
     from cardcheck.ingest import load_inputs
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO
 
 import polars as pl
 
@@ -48,7 +49,7 @@ def _data(keys: dict[str, str], prefix: str) -> list[pl.Expr]:
     ]
 
 
-def _write_lines(lines: pl.DataFrame, handle) -> None:  # type: ignore[no-untyped-def]
+def _write_lines(lines: pl.DataFrame, handle: IO[str]) -> None:
     lines.write_csv(handle, include_header=False, quote_style="never")
 
 
