@@ -1,0 +1,245 @@
+"""Attribute each payment to a roll entry: the shared first step of P01–P06 and E01–E08.
+
+An entry is what is approved and paid: for a household-level fund (config.household_funds) the
+household (household_id, fund), whose approved monthly amount is the sum of its member rows'
+monthly_amount; for a person-level fund the person (id_number, fund).
+
+A payment is matched by its card first: the roll entries registered on that card whose fund the
+memo names (memo_fund), or whose fund family it names (memo_family: 低保金 for 城市/农村低保), or,
+when the memo names no single fund, every entry on the card. Where the payment carries an ID
+number that picks out some of those entries, only those are kept. Exactly one entry left: the
+payment is attributed. Several: `ambiguous`. None on the card: the payment's ID number is tried
+against the roll's members the same way; failing that the reason is `card_not_on_roll` or
+`fund_not_on_roll`. Its period is the month the memo names, else the pay month.
+
+Matching runs on the distinct (card, ID, memo reading) keys, which are far fewer than payments,
+and the result is joined back; everything is narwhals, so it runs on every engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import narwhals.stable.v2 as nw
+
+from cardcheck.config import Config
+from cardcheck.rules.base import Context, text
+from cardcheck.rules.payment.periods import NO_END, NO_START, family_of, month_of, usable
+
+KEYS = ["k_card", "k_id", "k_fund", "k_fam"]
+ENTRY = ["entry_type", "entry_key", "fund"]
+PLACE = ["household_id", "id_number", "name", "region_code", "township", "village", "card_no"]
+
+CARD_NOT_ON_ROLL = "card_not_on_roll"
+FUND_NOT_ON_ROLL = "fund_not_on_roll"
+AMBIGUOUS = "ambiguous"
+
+
+def roll_rows(roll: nw.LazyFrame, config: Config) -> nw.LazyFrame:
+    """Roll rows with their entry keys, member key, fund family and active months."""
+    is_hh = nw.col("fund").is_in(config.household_funds)
+    person_key = nw.when(usable()).then(nw.col("id_number")).otherwise(nw.concat_str([
+        nw.lit("?"), text(nw.col("household_id")), nw.lit("|"), text(nw.col("name_key")),
+        nw.lit("|"), text(nw.col("id_number")),
+    ]))
+    hh_key = nw.when(nw.col("household_id").is_null()).then(
+        nw.concat_str([nw.lit("~"), person_key])).otherwise(nw.col("household_id"))
+    return roll.filter(~nw.col("fund").is_null()).with_columns(
+        entry_type=nw.when(is_hh).then(nw.lit("household")).otherwise(nw.lit("person")),
+        entry_key=nw.when(is_hh).then(hh_key).otherwise(person_key),
+        member_key=person_key,
+        member_id=nw.when(usable()).then(nw.col("id_number")).otherwise(nw.lit(None))
+        .cast(nw.String),
+        family=family_of(config),
+        start_month=month_of(nw.col("start_date")).fill_null(NO_START),
+        end_month=month_of(nw.col("end_date")).fill_null(NO_END),
+    )
+
+
+def entries(rows: nw.LazyFrame) -> nw.LazyFrame:
+    """One row per entry: where it is, who it is (the 户主 for a household), its card and months.
+
+    id_number is the person's usable ID (person entries) or the 户主's, else the smallest
+    member's (household entries); end_month is NO_END while any row is open.
+    """
+    head = nw.col("relation").fill_null("") == "户主"
+    return (
+        rows.with_columns(
+            head_name=nw.when(head).then(nw.col("name")),
+            head_id=nw.when(head).then(nw.col("member_id")),
+        )
+        .group_by(ENTRY)
+        .agg(
+            nw.col("household_id").min(), nw.col("region_code").min(), nw.col("township").min(),
+            nw.col("village").min(), nw.col("head_name").min(), nw.col("name").min(),
+            nw.col("head_id").min(), nw.col("member_id").min(), nw.col("card_no").min(),
+            nw.col("start_month").min(), nw.col("end_month").max(),
+        )
+        .with_columns(
+            name=nw.when(nw.col("head_name").is_null()).then(nw.col("name"))
+            .otherwise(nw.col("head_name")),
+            id_number=nw.when(nw.col("head_id").is_null()).then(nw.col("member_id"))
+            .otherwise(nw.col("head_id")),
+        )
+        .drop("head_name", "head_id", "member_id")
+    )
+
+
+def approved_for(pairs: nw.LazyFrame, rows: nw.LazyFrame) -> nw.LazyFrame:
+    """Approved amount of each (entry, period) pair whose entry is active in that period.
+
+    Sum over members of the member's monthly_amount (a member listed twice counts once, at the
+    larger amount). Pairs whose entry has no active row that month are left out; `approved` is
+    null when the active rows carry no amount.
+    """
+    cols = [*ENTRY, "member_key", "monthly_amount", "start_month", "end_month"]
+    return (
+        pairs.select(*ENTRY, "period").unique()
+        .join(rows.select(cols), on=ENTRY, how="inner")
+        .filter((nw.col("start_month") <= nw.col("period"))
+                & (nw.col("end_month") >= nw.col("period")))
+        .group_by([*ENTRY, "period", "member_key"])
+        .agg(nw.col("monthly_amount").max())
+        .group_by([*ENTRY, "period"])
+        .agg(nw.col("monthly_amount").sum().cast(nw.Int64).alias("approved"),
+             nw.col("monthly_amount").count().alias("n_amounts"))
+        .with_columns(approved=nw.when(nw.col("n_amounts") > 0).then(nw.col("approved")))
+        .drop("n_amounts")
+    )
+
+
+def _fund_ok() -> nw.Expr:
+    return (
+        nw.when(nw.col("k_fund") != "").then(nw.col("fund") == nw.col("k_fund"))
+        .otherwise(nw.when(nw.col("k_fam") != "").then(nw.col("family") == nw.col("k_fam"))
+                   .otherwise(nw.lit(True)))
+    )
+
+
+def _resolve(cand: nw.LazyFrame, how: str) -> tuple[nw.LazyFrame, nw.LazyFrame, nw.LazyFrame]:
+    """(attributed keys, ambiguous keys, keys with a candidate) from candidate (key, entry) rows."""
+    cand = cand.select(*KEYS, *ENTRY).unique()
+    stats = cand.group_by(KEYS).agg(
+        nw.len().alias("n_entries"), nw.col("fund").min().alias("fund_min"),
+        nw.col("fund").max().alias("fund_max"),
+    )
+    one = cand.join(stats.filter(nw.col("n_entries") == 1).select(KEYS), on=KEYS, how="inner")
+    one = one.with_columns(matched_by=nw.lit(how), unattributed_reason=nw.lit(None))
+    amb = stats.filter(nw.col("n_entries") > 1).with_columns(
+        entry_type=nw.lit(None), entry_key=nw.lit(None),
+        fund=nw.when(nw.col("fund_min") == nw.col("fund_max")).then(nw.col("fund_min")),
+        matched_by=nw.lit(how), unattributed_reason=nw.lit(AMBIGUOUS),
+    )
+    return _shape(one), _shape(amb), stats.select(KEYS)
+
+
+def _shape(lf: nw.LazyFrame) -> nw.LazyFrame:
+    return lf.select(
+        *KEYS, *(nw.col(c).cast(nw.String) for c in
+                 [*ENTRY, "matched_by", "unattributed_reason"])
+    )
+
+
+def attribute(roll: nw.LazyFrame, payments: nw.LazyFrame, config: Config,
+              rows: nw.LazyFrame | None = None) -> nw.LazyFrame:
+    """Payments with their entry: every payment column (its own ID as `pay_id_number`) plus
+    entry_type, entry_key, fund, household_id, id_number (the entry's), period, approved,
+    matched_by (card / id) and unattributed_reason (null when attributed)."""
+    rows = roll_rows(roll, config) if rows is None else rows
+    link = ["k_card", *ENTRY, "family", "member_id"]
+    cardmap = rows.filter(~nw.col("card_no").is_null()) \
+        .with_columns(k_card=nw.col("card_no")).select(link).unique()
+    idmap = rows.filter(~nw.col("member_id").is_null()) \
+        .with_columns(k_id=nw.col("member_id")).select("k_id", *ENTRY, "family").unique()
+    pays = payments.with_columns(
+        k_card=nw.col("card_no").fill_null(""), k_id=nw.col("id_number").fill_null(""),
+        k_fund=nw.col("memo_fund").fill_null(""), k_fam=nw.col("memo_family").fill_null(""),
+    )
+    keys = pays.select(KEYS).unique()
+
+    on_card = keys.join(cardmap, on="k_card", how="inner")
+    cand = on_card.filter(_fund_ok()).with_columns(
+        id_hit=((nw.col("k_id") != "") & (nw.col("member_id") == nw.col("k_id")))
+        .fill_null(False).cast(nw.Int32)
+    )
+    cand = cand.with_columns(any_hit=nw.col("id_hit").max().over(*KEYS)) \
+        .filter((nw.col("id_hit") == 1) | (nw.col("any_hit") == 0))
+    by_card, amb_card, seen = _resolve(cand, "card")
+
+    rest = keys.join(seen, on=KEYS, how="anti").join(
+        on_card.select(KEYS).unique().with_columns(on_roll=nw.lit(True)), on=KEYS, how="left")
+    by_id_cand = rest.filter(nw.col("k_id") != "").join(idmap, on="k_id", how="inner") \
+        .filter(_fund_ok())
+    by_id, amb_id, seen_id = _resolve(by_id_cand, "id")
+    left = rest.join(seen_id, on=KEYS, how="anti").with_columns(
+        entry_type=nw.lit(None), entry_key=nw.lit(None),
+        fund=nw.when(nw.col("k_fund") != "").then(nw.col("k_fund")),
+        matched_by=nw.lit(None),
+        unattributed_reason=nw.when(nw.col("on_roll").fill_null(False))
+        .then(nw.lit(FUND_NOT_ON_ROLL)).otherwise(nw.lit(CARD_NOT_ON_ROLL)),
+    )
+    resolved = nw.concat([by_card, amb_card, by_id, amb_id, _shape(left)], how="vertical")
+
+    out = (
+        pays.join(resolved, on=KEYS, how="left").drop(*KEYS)
+        .rename({"id_number": "pay_id_number"})
+        .with_columns(period=nw.when(nw.col("memo_period").is_null()).then(nw.col("pay_month"))
+                      .otherwise(nw.col("memo_period")).cast(nw.Int32))
+    )
+    info = entries(rows).select(*ENTRY, "household_id", "id_number")
+    got = out.filter(nw.col("unattributed_reason").is_null())
+    approved = approved_for(got, rows)
+    return out.join(info, on=ENTRY, how="left").join(approved, on=[*ENTRY, "period"], how="left")
+
+
+def covered_months(payments: nw.LazyFrame, min_share: float) -> nw.LazyFrame:
+    """The periods the payment files cover, from the first to the last month paying at least
+    `min_share` of the cards of the busiest month — so a stray back-payment or a memo naming a
+    far-away month does not open a month of its own, while a month in between where most
+    batches failed still counts. Months come from periods and pay months seen in the files."""
+    pays = payments.filter(~nw.col("card_no").is_null() & ~nw.col("period").is_null())
+    per = pays.group_by("period").agg(nw.col("card_no").n_unique().alias("n_cards"))
+    top = per.select(nw.col("n_cards").max().alias("top"))
+    bounds = (
+        per.join(top, how="cross").filter(nw.col("n_cards") >= nw.col("top") * min_share)
+        .select(nw.col("period").min().alias("lo"), nw.col("period").max().alias("hi"))
+    )
+    seen = nw.concat([pays.select("period"),
+                      pays.select(nw.col("pay_month").cast(nw.Int32).alias("period"))],
+                     how="vertical").unique()
+    return seen.join(bounds, how="cross") \
+        .filter((nw.col("period") >= nw.col("lo")) & (nw.col("period") <= nw.col("hi"))) \
+        .select("period")
+
+
+@dataclass
+class Attribution:
+    """What the payment and eligibility rules share, all lazy."""
+
+    rows: nw.LazyFrame  # roll rows with entry keys (roll_rows)
+    entries: nw.LazyFrame  # one row per entry (entries)
+    payments: nw.LazyFrame  # every payment with its entry (attribute)
+
+    @property
+    def attributed(self) -> nw.LazyFrame:
+        return self.payments.filter(nw.col("unattributed_reason").is_null())
+
+
+def prepare(ctx: Context) -> Attribution:
+    rows = roll_rows(ctx.table("roll"), ctx.config)
+    pays = attribute(ctx.table("roll"), ctx.table("payments"), ctx.config, rows=rows)
+    return Attribution(rows=rows, entries=entries(rows), payments=pays)
+
+
+def with_place(per_entry: nw.LazyFrame, ents: nw.LazyFrame) -> nw.LazyFrame:
+    """Add the entry's household, person, name, place and card to rows keyed by ENTRY."""
+    return per_entry.join(ents.select(*ENTRY, *PLACE, "end_month"), on=ENTRY, how="left")
+
+
+def month_span(period: str = "period") -> list[nw.Expr]:
+    """first_month, last_month, months (distinct) of a period column, for group_by().agg()."""
+    return [
+        nw.col(period).min().cast(nw.Int32).alias("first_month"),
+        nw.col(period).max().cast(nw.Int32).alias("last_month"),
+        nw.col(period).n_unique().cast(nw.Int32).alias("months"),
+    ]
