@@ -71,8 +71,9 @@ class World:
 
     def pick(self, kinds: tuple[str, ...], n: int = 1, min_size: int = 1,
              max_size: int = 9) -> list[int]:
-        cand = self.plain.filter(pl.col("kind").is_in(kinds) & pl.col("people").is_between(min_size, max_size))
-        out = [h for h in cand["hid"].to_list() if h not in self.used][:n]
+        cand = self.plain.filter(pl.col("kind").is_in(kinds) & pl.col("people").is_between(min_size, max_size)
+                                 & ~pl.col("hid").is_in(sorted(self.used)))
+        out = cand["hid"].head(n).to_list()
         if len(out) < n:
             from cardcheck.errors import CardcheckError
 
