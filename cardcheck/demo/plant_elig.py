@@ -82,7 +82,8 @@ def e03_e05(w: World) -> None:
         row = _member(w, kinds, head)
         _list_row(w, kind, row, **values)
         w.truth(rule, id_number=row["id_number"], note=f"{row['relation']} of a {row['fund']} household on the {kind} list")
-    for row in w.lists["business"].sort("pid").head(2).to_dicts():
+    noise = w.lists["business"].filter(pl.col("pid").is_in(w.pool.used["business"].tolist()))
+    for row in noise.sort("pid").head(2).to_dicts():
         w.truth("E04", kind="lookalike", id_number=row["id_number"], note="business owner not on the roll")
 
 
