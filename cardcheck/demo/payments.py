@@ -32,9 +32,8 @@ COLUMNS = ["pay_date", "card_no", "account_name", "amount", "memo", "batch", "pa
 
 def batches(rng: np.random.Generator) -> pl.DataFrame:
     """Pay day and memo style of every (township, fund, month) batch."""
-    t, f, m = np.meshgrid(np.arange(len(TOWNSHIPS)), np.arange(len(FUNDS)), np.arange(1, 13),
-                          indexing="ij")
-    t, f, m = t.ravel(), f.ravel(), m.ravel()
+    t, f, m = (a.ravel() for a in np.meshgrid(np.arange(len(TOWNSHIPS)), np.arange(len(FUNDS)),
+                                              np.arange(1, 13), indexing="ij"))
     n = len(t)
     one_off = np.array(FUNDS)[f] == "临时救助"
     day = np.where(one_off, rng.integers(5, 26, n), rng.integers(5, 13, n))

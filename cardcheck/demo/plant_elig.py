@@ -103,7 +103,7 @@ def e06(w: World) -> None:
 
 def e07(w: World) -> None:
     def add(row: dict, start: str, end: str | None) -> None:
-        new = {c: None for c in w.other_roll.columns}
+        new: dict[str, object] = {c: None for c in w.other_roll.columns}
         new.update({"region_code": "141124", "township": "白文镇", "village": "白文村",
                     "household_id": "14112400200099" + str(len(w.other_roll) % 1000).zfill(3),
                     "name": row["name"], "id_number": row["id_number"], "relation": "户主",

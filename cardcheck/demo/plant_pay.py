@@ -14,11 +14,13 @@ from cardcheck.demo.payments import shape
 from cardcheck.demo.world import World
 
 
-def _key(w: World, hid: int) -> dict[str, str | None]:
+def _truth(w: World, rule: str, hid: int, note: str) -> None:
+    """A planted payment case: by household for household funds, by person otherwise."""
     row = w.head(hid)
     if row["fund"] in ("农村低保", "城市低保"):
-        return {"household_id": row["household_id"]}
-    return {"id_number": row["id_number"]}
+        w.truth(rule, household_id=row["household_id"], note=note)
+    else:
+        w.truth(rule, id_number=row["id_number"], note=note)
 
 
 def p01_cards(w: World) -> None:
@@ -62,17 +64,17 @@ def p02(w: World) -> None:
     """Two months left unpaid."""
     for hid, months in ((w.pick(("RURAL",))[0], (3, 8)), (w.person(), (5, 6))):
         w.pays.drop((pl.col("hid") == hid) & pl.col("month").is_in(months))
-        w.truth("P02", **_key(w, hid), note=f"no payment in months {months[0]} and {months[1]}")
+        _truth(w, "P02", hid, f"no payment in months {months[0]} and {months[1]}")
 
 
 def p03(w: World) -> None:
     """Paid 100 元 a month over the approved amount; 50 元 under from April."""
     hid = w.pick(("RURAL",))[0]
     w.pays.edit(pl.col("hid") == hid, amount=pl.col("amount") + 10000)
-    w.truth("P03", **_key(w, hid), note="paid 100.00 over the household's approved sum every month")
+    _truth(w, "P03", hid, "paid 100.00 over the household's approved sum every month")
     hid = w.pick(("URBAN",))[0]
     w.pays.edit((pl.col("hid") == hid) & (pl.col("month") >= 4), amount=pl.col("amount") - 5000)
-    w.truth("P03", **_key(w, hid), note="paid 50.00 under the approved sum Apr-Dec")
+    _truth(w, "P03", hid, "paid 50.00 under the approved sum Apr-Dec")
 
 
 def p04(w: World) -> None:
@@ -81,7 +83,7 @@ def p04(w: World) -> None:
         w.pays.duplicate((pl.col("hid") == hid) & (pl.col("month") == month),
                          pay_date=pl.col("pay_date") + pl.duration(days=2),
                          batch=pl.col("batch") + pl.lit("B"))
-        w.truth("P04", **_key(w, hid), note=f"month {month} paid twice")
+        _truth(w, "P04", hid, f"month {month} paid twice")
 
 
 def p05(w: World) -> None:
@@ -89,12 +91,12 @@ def p05(w: World) -> None:
     hid = w.pick(("RURAL",))[0]
     w.pays.edit((pl.col("hid") == hid) & pl.col("month").is_between(6, 9),
                 pay_date=pl.date(2023, pl.col("month"), 20 + pl.col("month") - 6))
-    w.truth("P05", **_key(w, hid), note="Jun-Sep paid on the 20th-23rd")
+    _truth(w, "P05", hid, "Jun-Sep paid on the 20th-23rd")
     hid = w.person()
     may = (pl.col("hid") == hid) & (pl.col("month") == 5)
     w.pays.edit(may, memo=pl.lit("2023年05月") + pl.col("fund"), pay_date=pl.date(2023, 6, 20),
                 month=pl.lit(6, pl.Int64))
-    w.truth("P05", **_key(w, hid), note="May's payment made on 2023-06-20")
+    _truth(w, "P05", hid, "May's payment made on 2023-06-20")
 
 
 def p06(w: World) -> None:
@@ -102,7 +104,7 @@ def p06(w: World) -> None:
     for hid, end, last in ((w.pick(("RURAL",))[0], "2023-06-30", 9), (w.person(), "2023-05-31", 8)):
         w.pays.drop((pl.col("hid") == hid) & (pl.col("month") > last))
         w.set_roll(pl.col("hid") == hid, end_date=date.fromisoformat(end))
-        w.truth("P06", **_key(w, hid), note=f"roll ends {end}, paid until month {last}")
+        _truth(w, "P06", hid, f"roll ends {end}, paid until month {last}")
 
 
 def lookalikes(w: World) -> None:

@@ -42,7 +42,7 @@ def lists(rng: np.random.Generator, persons: pl.DataFrame, pool: Pool, n: int
     start = _dates(rng, p.height, "2017-01-01", "2023-10-01")
     out["prisoners"] = p.with_columns(
         start.alias("start_date"),
-        (start + pl.duration(days=pl.Series(rng.integers(180, 2500, p.height)))).alias("end_date"),
+        (start + pl.duration(days=pl.lit(pl.Series(rng.integers(180, 2500, p.height))))).alias("end_date"),
     ).with_columns(  # still serving: no release date yet (far-future dates look like typos)
         pl.when(pl.col("end_date") <= pl.date(2024, 12, 31)).then(pl.col("end_date")))
     w = _people(persons, pool.take(k["payroll"], "payroll"))

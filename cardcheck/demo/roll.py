@@ -127,7 +127,7 @@ def _payees(rng: np.random.Generator, roll: pl.DataFrame, pool: Pool) -> pl.Data
     guards = guards.with_columns(pl.Series("guardian_holds", holds))
     link = pl.concat([proxies.with_columns(pl.lit(True).alias("guardian_holds")), guards])
     roll = roll.join(link, on="pid", how="left")
-    holds = pl.col("proxy").is_not_null() & pl.col("guardian_holds")
+    proxy_holds = pl.col("proxy").is_not_null() & pl.col("guardian_holds")
     # a spouse who opened the 户主's card for the household (a normal 代办)
     spouses = roll.filter(pl.col("relation") == "配偶").group_by("hid").agg(
         pl.col("pid").min().alias("spouse_pid"))
@@ -136,7 +136,7 @@ def _payees(rng: np.random.Generator, roll: pl.DataFrame, pool: Pool) -> pl.Data
                     & (pl.col("r2") > 0.95))
     return roll.with_columns(
         pl.col("proxy").alias("payee_pid"),
-        pl.when(holds).then(pl.col("proxy")).otherwise(pl.col("holder_pid")).alias("holder_pid"),
+        pl.when(proxy_holds).then(pl.col("proxy")).otherwise(pl.col("holder_pid")).alias("holder_pid"),
         pl.when(pl.col("proxy").is_not_null() & ~pl.col("guardian_holds")).then(pl.col("proxy"))
         .when(spouse_agent).then(pl.col("spouse_pid")).otherwise(None).alias("agent_pid"),
     ).drop("proxy", "guardian_holds", "spouse_pid", "r", "share", "disab_fund", "tk_amt")
@@ -155,7 +155,7 @@ def card_table(rng: np.random.Generator, roll: pl.DataFrame, salt: int = 0) -> p
         sel = bank == b
         numbers[sel] = codes.card_numbers(prefix, seq[sel], length, bsalt)
     names = np.array([b[0] for b in BANKS])[bank]
-    lead = pl.duration(days=pl.Series(rng.integers(30, 900, n)))
+    lead = pl.duration(days=pl.lit(pl.Series(rng.integers(30, 900, n))))
     return cards.with_columns(
         pl.Series("card_no", numbers.astype(str)), pl.Series("bank", names),
         pl.min_horizontal(pl.col("start_date"), pl.lit(np.datetime64("2022-12-20"))).alias("open_date"),

@@ -28,7 +28,8 @@ def month_chunk(rng: np.random.Generator, pays: pl.DataFrame, profiles: pl.DataF
     """Transactions of the payments of one month (credits, and the debits that follow them)."""
     credits = pays.select(
         "card_no", "month",
-        _time(pl.col("pay_date"), pl.Series(rng.integers(8 * 3600 + 1800, 11 * 3600, pays.height)))
+        _time(pl.col("pay_date"),
+              pl.lit(pl.Series(rng.integers(8 * 3600 + 1800, 11 * 3600, pays.height))))
         .alias("txn_time"),
         pl.lit("代发").alias("channel"), pl.lit("C").alias("direction"), "amount",
         pl.lit(None, pl.String).alias("terminal"),
