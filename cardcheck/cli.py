@@ -14,6 +14,7 @@ from typing import Optional
 import typer
 
 from cardcheck.errors import CardcheckError, ExitCode
+from cardcheck.ledger import STAGES
 
 app = typer.Typer(
     name="cardcheck",
@@ -26,13 +27,29 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-STAGES = ("自查自纠", "全面检查", "重点抽查", "整改深化")
-
 
 def fail(error: CardcheckError) -> None:
     """Print an inspector-readable error (never a traceback) and exit with its code."""
     typer.echo(f"cardcheck: error: {error}", err=True)
     raise typer.Exit(int(error.exit_code))
+
+
+def internal_error(error: Exception, out: Path | None) -> None:
+    """An unexpected error: the type on screen, the traceback (no local values) in a file."""
+    import tempfile
+    import traceback
+
+    folder = out if out is not None and out.is_dir() else Path(tempfile.gettempdir())
+    report = folder / "cardcheck-crash.txt"
+    try:
+        report.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+        report.chmod(0o600)
+        where = f"; details for the developers in {report}"
+    except OSError:
+        where = ""
+    typer.echo(f"cardcheck: internal error ({type(error).__name__}): this is a bug in cardcheck, "
+               f"not in your files{where}", err=True)
+    raise typer.Exit(int(ExitCode.INTERNAL))
 
 
 @app.command()
@@ -73,6 +90,9 @@ def check(
         code = run_check(options)
     except CardcheckError as error:
         fail(error)
+        return
+    except Exception as error:  # a bug: say so without a traceback full of data on screen
+        internal_error(error, out)
         return
     raise typer.Exit(int(code))
 

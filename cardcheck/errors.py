@@ -11,6 +11,7 @@ class ExitCode(IntEnum):
     OK = 0  # ran; findings or not
     FINDINGS = 1  # findings at or above --fail-on
     INPUT = 2  # bad input, bad config or bad usage: nothing was checked
+    INTERNAL = 3  # a bug in cardcheck; the traceback goes to a file, not the screen
 
 
 class CardcheckError(Exception):

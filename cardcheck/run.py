@@ -175,6 +175,12 @@ def run_check(options: CheckOptions) -> ExitCode:
     from cardcheck.outputs import write_outputs
     from cardcheck.progress import Progress
 
+    from cardcheck.ledger import STAGES
+
+    if options.stage not in STAGES:  # before any work, not after the rules
+        raise CardcheckError(f"--stage {options.stage!r}: expected one of {', '.join(STAGES)}")
+    if options.fail_on and options.fail_on not in SEVERITY_ORDER:
+        raise CardcheckError(f"--fail-on: expected one of high, medium, low, got {options.fail_on!r}")
     timer = Timer()
     config = load_config(options.config)
     select = [c.strip() for c in options.rules.split(",")] if options.rules else None
