@@ -100,7 +100,7 @@ def check(
 @app.command()
 def demo(
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder to write the synthetic county into."),
-    households: int = typer.Option(2000, "--households", metavar="N", min=10, help="Number of households."),
+    households: int = typer.Option(2000, "--households", metavar="N", min=300, help="Number of households (at least 300, so every planted case has its own)."),
     seed: int = typer.Option(7, "--seed", metavar="N", help="Random seed; the same seed gives the same files."),
     clean: bool = typer.Option(False, "--clean", help="Plain UTF-8 CSV without the mess of real exports (for benchmarks)."),
 ) -> None:
