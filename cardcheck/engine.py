@@ -76,8 +76,10 @@ def stamp(df: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
     df = df.with_columns(
         finding_ids(df), pl.col("rule").replace_strict(names, default="").alias("rule_name")
     )
-    df = df.sort(["rule", "township", "village", "household_id", "id_number", "card_no",
-                  "fund", "hub", "first_month", "amount"], nulls_last=True)
+    order = ["rule", "township", "village", "household_id", "id_number", "card_no", "fund", "hub",
+             "first_month", "amount"]
+    # every column takes part in the order, so input row order never changes the output
+    df = df.sort(order + [c for c in df.columns if c not in order], nulls_last=True)
     # the same problem reported twice in one run (e.g. two evidence rows) keeps one row
     df = df.unique(subset=["finding_id"], keep="first", maintain_order=True)
     return df.select(list(FINDINGS_OUT))

@@ -1,0 +1,35 @@
+"""The same inputs give the same findings, byte for byte, whatever the row order of the inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cardcheck.config import load_config
+from cardcheck.engine import run_rules
+from cardcheck.outputs import write_csv
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
+    from cardcheck.demo import write_demo
+    from cardcheck.ingest import load_inputs
+    from cardcheck.run import read_inputs_file
+
+    folder = tmp_path_factory.mktemp("demo")
+    write_demo(folder, households=300, seed=3, clean=True)
+    return load_inputs(read_inputs_file(folder), load_config()).frames
+
+
+def test_row_order_does_not_matter(frames: dict[str, pl.DataFrame], tmp_path: Path) -> None:
+    cfg = load_config()
+    shuffled = {k: v.sample(fraction=1.0, shuffle=True, seed=42) for k, v in frames.items()}
+    reversed_ = {k: v.reverse() for k, v in frames.items()}
+    outputs = []
+    for i, data in enumerate((frames, shuffled, reversed_)):
+        findings = run_rules(data, cfg).findings
+        assert findings.height > 0
+        outputs.append(write_csv(findings, tmp_path / f"f{i}.csv").read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
