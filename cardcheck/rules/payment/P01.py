@@ -58,7 +58,7 @@ def check(ctx: Context) -> nw.LazyFrame:
                        .otherwise(nw.col("head_id"))),
             evidence=nw.concat_str([
                 nw.lit("卡 "), mask_card(nw.col("card_no")),
-                nw.when(nw.col("account_name").is_null()).then(nw.lit(""))
+                nw.when(nw.col("account_name").is_null()).then(nw.lit(" "))
                 .otherwise(nw.concat_str([nw.lit("（户名 "), text(nw.col("account_name")),
                                           nw.lit("）")])),
                 nw.when(not_on_roll).then(nw.lit("不在救助名册上"))

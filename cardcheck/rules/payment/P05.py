@@ -46,8 +46,8 @@ def check(ctx: Context) -> nw.LazyFrame:
     return out.with_columns(
         evidence=nw.concat_str([
             who(), nw.lit(" "), nw.col("fund"), nw.lit(" "), span(), nw.lit(" 有 "),
-            count("months", "个月"), nw.lit("未在当月 "), text(nw.col("deadline")),
-            nw.lit(" 日前发放，最迟晚 "), count("days_late", "天"), nw.lit("，涉及 "), money(),
+            count("months", "个月"), nw.lit("晚于所属月 "), text(nw.col("deadline")),
+            nw.lit(" 日发放，最迟晚 "), count("days_late", "天"), nw.lit("，涉及 "), money(),
         ]),
     )
 

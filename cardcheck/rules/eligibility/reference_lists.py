@@ -1,0 +1,145 @@
+"""E01–E05 and any list a province adds: beneficiaries on a reference list who keep receiving.
+
+One mechanism for every list in configs/references.yaml (`lists:`): the list's input kind, the
+rule code and name it reports under, its severity, the window during which receiving is wrong
+(`from` column + `from_offset_months` … `to` column, month by month, null = open), and the funds
+it excludes (`all` for every fund). A new list (住房公积金缴存, 车辆登记 …) needs only YAML: its
+columns under `tables.<kind>` and its entry under `lists.<kind>`.
+
+Finding: a person with a usable ID on the list who received an excluded fund for a period inside
+the window (attributed payments; for household-level funds the person's share, see
+payment/receipts.py). One finding per person and fund; amount = what was received inside the
+window, months = the months received.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import narwhals.stable.v2 as nw
+
+from cardcheck.config import Config, RefListSpec
+from cardcheck.rules.base import Context, Rule, mask_id, text
+from cardcheck.rules.payment.attribution import month_span, prepare
+from cardcheck.rules.payment.evidence import count, money, span
+from cardcheck.rules.payment.periods import NO_END, NO_START, add_months, fmt_date, month_of, usable
+from cardcheck.rules.payment.receipts import PLACE, receipts
+
+# Why each known list matters and its usual false positive (a new list gets the generic text).
+ABOUT = {
+    "deaths": (
+        "a deceased person's subsidy must stop the month after death (死亡人员冒领)",
+        "a death registered late while the household's amount was already re-assessed",
+    ),
+    "prisoners": (
+        "people serving a sentence are kept by the prison, not by assistance (服刑人员领取)",
+        "a sentence served outside prison (缓刑, 监外执行), which the list may not mark",
+    ),
+    "payroll": (
+        "people on the public payroll (财政供养人员) have a wage and are not eligible",
+        "a household member employed after approval whose income is below the line",
+    ),
+    "business": (
+        "registered business owners (工商登记) must declare their income; most are not eligible",
+        "a dormant licence (吊销未注销) with no income",
+    ),
+    "pensions": (
+        "an enterprise pension (企业养老金) is income and usually exceeds the 低保 line",
+        "a pension below the local line, which 低保 may legally top up (补差)",
+    ),
+}
+GENERIC = ("the list names people the province's policy excludes from these funds",
+           "a person whose list entry is outdated or mistaken; check the list's source")
+
+
+def _doc(spec: RefListSpec) -> str:
+    why, fp = ABOUT.get(spec.kind, GENERIC)
+    funds = "every fund" if spec.excludes == ("all",) else ", ".join(spec.excludes)
+    start = spec.window_from or "the beginning"
+    if spec.from_offset_months:
+        start += f" + {spec.from_offset_months} month(s)"
+    return (
+        f"{spec.code} {spec.name}: the `{spec.kind}` list.\n\n"
+        f"Finds: beneficiaries with a usable ID on the {spec.kind} list who received {funds} "
+        f"for months from {start} to {spec.window_to or 'open end'}.\n"
+        f"Why: {why}.\nKnown false positive: {fp}."
+    )
+
+
+def _window(spec: RefListSpec) -> tuple[nw.Expr, nw.Expr]:
+    start: nw.Expr = nw.lit(NO_START)
+    if spec.window_from:
+        start = add_months(month_of(nw.col(spec.window_from)), spec.from_offset_months) \
+            .fill_null(NO_START)
+    end: nw.Expr = nw.lit(NO_END)
+    if spec.window_to:
+        end = month_of(nw.col(spec.window_to)).fill_null(NO_END)
+    return start.cast(nw.Int32), end.cast(nw.Int32)
+
+
+def _label(config: Config, kind: str, col: str | None) -> str:
+    aliases = config.tables[kind].columns.get(col or "", ()) if kind in config.tables else ()
+    return aliases[0] if aliases else (col or "")
+
+
+def _date(col: str | None) -> nw.Expr:
+    return fmt_date(nw.col(col)) if col else nw.lit(None).cast(nw.String)
+
+
+def check_list(spec: RefListSpec, ctx: Context) -> nw.LazyFrame:
+    start, end = _window(spec)
+    window = ctx.table(spec.kind).filter(usable()).select(
+        "id_number", start.alias("win_from"), end.alias("win_to"),
+        _date(spec.window_from).alias("from_date"), _date(spec.window_to).alias("to_date"),
+    )
+    got = receipts(prepare(ctx))
+    if spec.excludes != ("all",):
+        got = got.filter(nw.col("fund").is_in(list(spec.excludes)))
+    inside = (
+        got.join(window, on="id_number", how="inner")
+        .filter((nw.col("period") >= nw.col("win_from")) & (nw.col("period") <= nw.col("win_to")))
+        # a month inside two windows of one person (two prison terms) counts once
+        .group_by("id_number", "fund", "period").agg(
+            *(nw.col(c).min() for c in [*PLACE, "entry_type", "card_no", "from_date"]),
+            nw.col("to_date").max(), nw.col("paid").max(),
+        )
+    )
+    agg = inside.group_by("id_number", "fund").agg(
+        *(nw.col(c).min() for c in [*PLACE, "entry_type", "card_no", "from_date"]),
+        nw.col("to_date").max(), nw.col("paid").sum().cast(nw.Int64).alias("amount"),
+        *month_span(),
+    )
+    when_text = [nw.lit(_label(ctx.config, spec.kind, spec.window_from) + " "),
+                 text(nw.col("from_date"))] if spec.window_from else [nw.lit("名单在册")]
+    if spec.window_to:
+        when_text += [nw.when(nw.col("to_date").is_null()).then(nw.lit(""))
+                      .otherwise(nw.concat_str([nw.lit("，" + _label(ctx.config, spec.kind,
+                                                                      spec.window_to) + " "),
+                                                nw.col("to_date")]))]
+    return agg.with_columns(
+        evidence=nw.concat_str([
+            text(nw.col("name")), nw.lit("（"), mask_id(nw.col("id_number")),
+            nw.lit(f"）在「{spec.name}」比对名单上（"), *when_text, nw.lit("），"), span(),
+            nw.lit(" 仍领取"), nw.col("fund"), nw.lit(" "), count("months", "个月"),
+            nw.lit("，共 "), money(),
+            nw.when(nw.col("entry_type") == "household").then(nw.lit("（按其户内份额计）"))
+            .otherwise(nw.lit("")),
+        ])
+    )
+
+
+def list_rule(spec: RefListSpec) -> Rule:
+    needs: dict[str, tuple[str, ...]] = {
+        spec.kind: ("id_number",) + ((spec.window_from,) if spec.window_from else ()),
+        "roll": ("id_number", "fund"),
+        "payments": ("card_no", "amount", "pay_date"),
+    }
+    return Rule(
+        code=spec.code, name=spec.name, title=f"on the {spec.kind} list", severity=spec.severity,
+        needs=needs, check=partial(check_list, spec), doc=_doc(spec),
+    )
+
+
+def list_rules(config: Config) -> list[Rule]:
+    """One rule per reference list the config declares."""
+    return [list_rule(spec) for spec in config.lists.values()]
