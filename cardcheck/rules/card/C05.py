@@ -28,20 +28,18 @@ PROBLEMS = {
 }
 
 
-def problems(pays: nw.LazyFrame, gap: int) -> list[tuple[str, nw.LazyFrame]]:
-    """(problem, the payments that have it); a payment may have several."""
+def flags(gap: int) -> dict[str, nw.Expr]:
+    """One boolean per problem; a payment may have several."""
     memo = nw.col("memo")
     distance = (month_index(nw.col("memo_period")) - month_index(nw.col("pay_month"))).abs()
-    return [
-        ("missing", pays.filter(memo.is_null())),
-        ("generic", pays.filter(~memo.is_null() & nw.col("memo_generic"))),
-        ("no_fund", pays.filter(~memo.is_null() & ~nw.col("memo_generic")
-                                & (nw.col("memo_funds") == 0))),
-        ("wrong_fund", pays.filter((nw.col("memo_funds") > 0) & ~nw.col("matched")
-                                   & ~nw.col("n_funds").is_null())),
-        ("period", pays.filter(~nw.col("memo_period").is_null() & (distance > gap))
-         .with_columns(gap=distance.cast(nw.Int64))),
-    ]
+    return {
+        "missing": memo.is_null(),
+        "generic": ~memo.is_null() & nw.col("memo_generic"),
+        "no_fund": ~memo.is_null() & ~nw.col("memo_generic") & (nw.col("memo_funds") == 0),
+        "wrong_fund": (nw.col("memo_funds") > 0) & ~nw.col("matched")
+        & ~nw.col("n_funds").is_null(),
+        "period": ~nw.col("memo_period").is_null() & (distance > gap),
+    }
 
 
 def check(ctx: Context) -> nw.LazyFrame:
@@ -50,29 +48,38 @@ def check(ctx: Context) -> nw.LazyFrame:
     funds = card_funds(roll, cfg).group_by("card_no").agg(
         nw.col("n_funds").min(), nw.col("fund").min().alias("roll_fund"),
         nw.col("fund").max().alias("roll_fund_max"))
-    pays = (attribute(ctx.table("payments"), roll, cfg)
-            .join(funds, on="card_no", how="left")
-            .with_columns(matched=~nw.col("fund").is_null())
-            .with_columns(fund=nw.col("fund").fill_null(
-                nw.when(nw.col("n_funds") == 1).then(nw.col("roll_fund")))))
-    parts = []
-    for problem, rows in problems(pays, gap):
-        if problem != "period":
-            rows = rows.with_columns(gap=nw.lit(0).cast(nw.Int64))
-        parts.append(
-            rows.group_by("card_no", "fund").agg(
-                nw.len().cast(nw.Int64).alias("n_pays"),
-                nw.col("amount").sum().cast(nw.Int64).alias("amount"),
-                nw.col("pay_month").min().cast(nw.Int32).alias("first_month"),
-                nw.col("pay_month").max().cast(nw.Int32).alias("last_month"),
-                nw.col("pay_month").n_unique().cast(nw.Int32).alias("months"),
-                nw.col("memo").min().alias("example"),
-                nw.col("memo_period").min().alias("example_period"),
-                nw.col("gap").max(),
-                nw.col("roll_fund").min(), nw.col("roll_fund_max").max(),
-            ).with_columns(problem=nw.lit(problem))
+    keep = ["card_no", "fund", "amount", "pay_month", "memo", "memo_period", "gap",
+            "roll_fund", "roll_fund_max"]
+    distance = (month_index(nw.col("memo_period")) - month_index(nw.col("pay_month"))).abs()
+    # one pass over the payments: their problems as a list, exploded to (payment, problem)
+    listed = nw.concat_str([nw.when(flag.fill_null(False)).then(nw.lit(name + ","))
+                            .otherwise(nw.lit("")) for name, flag in flags(gap).items()])
+    found = (
+        attribute(ctx.table("payments"), roll, cfg)
+        .join(funds, on="card_no", how="left")
+        .with_columns(matched=~nw.col("fund").is_null())
+        .with_columns(fund=nw.col("fund").fill_null(
+            nw.when(nw.col("n_funds") == 1).then(nw.col("roll_fund"))))
+        .filter(nw.any_horizontal(*(f.fill_null(False) for f in flags(gap).values()),
+                                  ignore_nulls=True))
+        .with_columns(problem=listed.str.split(","), gap=distance.fill_null(0).cast(nw.Int64))
+        .select(*keep, "problem")
+        .explode("problem")
+        .filter(nw.col("problem") != "")
+        .with_columns(gap=nw.when(nw.col("problem") == "period").then(nw.col("gap"))
+                      .otherwise(nw.lit(0).cast(nw.Int64)))
+        .group_by("card_no", "fund", "problem").agg(
+            nw.len().cast(nw.Int64).alias("n_pays"),
+            nw.col("amount").sum().cast(nw.Int64).alias("amount"),
+            nw.col("pay_month").min().cast(nw.Int32).alias("first_month"),
+            nw.col("pay_month").max().cast(nw.Int32).alias("last_month"),
+            nw.col("pay_month").n_unique().cast(nw.Int32).alias("months"),
+            nw.col("memo").min().alias("example"),
+            nw.col("memo_period").min().alias("example_period"),
+            nw.col("gap").max(),
+            nw.col("roll_fund").min(), nw.col("roll_fund_max").max(),
         )
-    found = nw.concat(parts)
+    )
     example = text(nw.col("example").str.slice(0, 20))
     registered = nw.when(nw.col("roll_fund") == nw.col("roll_fund_max")).then(
         nw.col("roll_fund")).otherwise(nw.concat_str([nw.col("roll_fund"), nw.lit(" 等")]))

@@ -92,13 +92,11 @@ def card_owners(roll: nw.LazyFrame) -> nw.LazyFrame:
 
 def card_funds(roll: nw.LazyFrame, config: Config) -> nw.LazyFrame:
     """(card_no, fund, family, n_funds): the funds the roll registers on each card."""
-    pairs = (
+    return (
         roll.filter(~nw.col("card_no").is_null() & ~nw.col("fund").is_null())
         .select("card_no", "fund").unique()
-    )
-    counts = pairs.group_by("card_no").agg(nw.col("fund").n_unique().alias("n_funds"))
-    return pairs.join(counts, on="card_no", how="inner").with_columns(
-        family=family_of(nw.col("fund"), config)
+        .with_columns(n_funds=nw.col("fund").count().over("card_no"),
+                      family=family_of(nw.col("fund"), config))
     )
 
 
@@ -107,28 +105,31 @@ def attribute(pays: nw.LazyFrame, roll: nw.LazyFrame, config: Config) -> nw.Lazy
     `period` (the memo's month, else the pay month).
 
     A payment pays a fund registered on its card when the memo names that fund, or names its
-    family (低保金 → 城乡低保), or names no fund and the card carries only that fund. Matching
-    is done once per distinct (card, memo reading), then joined back.
+    family (低保金 → 城乡低保), or names no fund and the card carries only that fund; a family
+    memo on a card carrying both funds of the family pays both (one row each).
+    Each payment is joined to its card's funds and the rows that do not match are dropped, one
+    unmatched row kept (fund null) when none matches; the payments are read once, which keeps
+    SQL engines from scanning them twice.
     """
-    keyed = pays.with_columns(
-        _mf=nw.col("memo_fund").fill_null(""),
-        _mfam=nw.col("memo_family").fill_null(""),
-        _mn=nw.col("memo_funds").fill_null(0),
-    )
-    sig = keyed.select("card_no", "_mf", "_mfam", "_mn").unique()
-    matched = (
-        sig.join(card_funds(roll, config), on="card_no", how="inner")
-        .filter(
-            (nw.col("_mf") == nw.col("fund"))
-            | ((nw.col("_mf") == "") & (nw.col("_mfam") == nw.col("family")))
-            | ((nw.col("_mn") == 0) & (nw.col("n_funds") == 1))
-        )
-        .select("card_no", "_mf", "_mfam", "_mn", "fund")
-    )
+    sig = ["card_no", "_mf", "_mfam", "_mn"]
+    hit = ((nw.col("_mf") == nw.col("fund"))
+           | ((nw.col("_mf") == "") & (nw.col("_mfam") == nw.col("family")))
+           | ((nw.col("_mn") == 0) & (nw.col("n_funds") == 1))).fill_null(False)
     return (
-        keyed.join(matched, on=["card_no", "_mf", "_mfam", "_mn"], how="left")
-        .drop("_mf", "_mfam", "_mn")
-        .with_columns(period=nw.col("memo_period").fill_null(nw.col("pay_month")).cast(nw.Int32))
+        pays.with_columns(
+            _mf=nw.col("memo_fund").fill_null(""),
+            _mfam=nw.col("memo_family").fill_null(""),
+            _mn=nw.col("memo_funds").fill_null(0),
+        )
+        .join(card_funds(roll, config), on="card_no", how="left")
+        .with_columns(_hit=hit.cast(nw.Int32))
+        .with_columns(_hits=nw.col("_hit").sum().over(*sig),
+                      _first=nw.col("fund").min().over("card_no"))
+        .filter((nw.col("_hit") == 1) | ((nw.col("_hits") == 0) & (
+            nw.col("fund").is_null() | (nw.col("fund") == nw.col("_first")))))
+        .with_columns(fund=nw.when(nw.col("_hit") == 1).then(nw.col("fund")),
+                      period=nw.col("memo_period").fill_null(nw.col("pay_month")).cast(nw.Int32))
+        .drop("_mf", "_mfam", "_mn", "_hit", "_hits", "_first", "family", "n_funds")
     )
 
 
