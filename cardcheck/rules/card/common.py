@@ -22,7 +22,7 @@ def usable(col: str) -> nw.Expr:
 
 # an ID column without a status column (payee_id, agent_id) is usable when it looks like an
 # 18-digit ID or a `cardcheck tokenize` pseudonym (T + 24 hex digits)
-ID_LIKE = r"^(\d{17}[\dX]|T[0-9a-f]{24})$"
+ID_LIKE = r"^(\d{17}[\dX]|T[0-9A-Fa-f]{24})$"
 
 
 def id_like(col: str) -> nw.Expr:
