@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,8 +13,8 @@ def tokenize(
     source: Path = typer.Argument(..., metavar="IN", help="An input folder with inputs.yaml, or one file (with --kind)."),
     out: Path = typer.Argument(..., metavar="OUT", help="Folder for the tokenised files (and their inputs.yaml)."),
     key_file: Path = typer.Option(..., "--key-file", metavar="FILE", help="File holding the secret key (16+ bytes); both sides use the same key."),
-    kind: Optional[str] = typer.Option(None, "--kind", metavar="KIND", help="With a single file: roll, accounts, payments, transactions, other_roll or a list kind."),
-    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings."),
+    kind: str | None = typer.Option(None, "--kind", metavar="KIND", help="With a single file: roll, accounts, payments, transactions, other_roll or a list kind."),
+    config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings."),
 ) -> None:
     """Replace ID and card numbers by keyed HMAC-SHA256 pseudonyms, so files can be exchanged
     without raw identifiers and still be joined; checks that need raw IDs (E09) run first."""

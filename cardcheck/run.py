@@ -172,10 +172,10 @@ def exit_code(result: RunResult, fail_on: str | None) -> ExitCode:
 
 def run_check(options: CheckOptions) -> ExitCode:
     from cardcheck.ingest import load_inputs
+    from cardcheck.ingest.sanity import empty_tables, period_warnings, same_files
+    from cardcheck.ledger import STAGES
     from cardcheck.outputs import write_outputs
     from cardcheck.progress import Progress
-
-    from cardcheck.ledger import STAGES
 
     if options.stage not in STAGES:  # before any work, not after the rules
         raise CardcheckError(f"--stage {options.stage!r}: expected one of {', '.join(STAGES)}")
@@ -185,10 +185,15 @@ def run_check(options: CheckOptions) -> ExitCode:
     config = load_config(options.config)
     select = [c.strip() for c in options.rules.split(",")] if options.rules else None
     paths = resolve_paths(options, config)
+    same_files(paths)
     progress = Progress(quiet=options.quiet)
     with progress:
         with timer.stage("read+normalise"):
             inputs = load_inputs(paths, config, progress=progress.step)
+        empty_tables(inputs.counts)
+        for warning in period_warnings(inputs.frames):  # printed even with --quiet
+            progress.console.print(f"cardcheck: warning: {warning}", soft_wrap=True,
+                                   markup=False, highlight=False)
         spark_conf = dict(kv.split("=", 1) for kv in options.spark_conf if "=" in kv)
         options_engine = (
             {"master": options.spark_master, "conf": spark_conf} if options.engine == "spark" else {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +25,7 @@ from cardcheck.config import Config
 from cardcheck.errors import CardcheckError
 from cardcheck.ingest import load_file
 from cardcheck.model import ID_USABLE, SCHEMAS
+from cardcheck.normalize.ids import id_status
 
 ID_COLUMNS = ("id_number", "payee_id", "holder_id", "agent_id", "official_id", "relative_id")
 CARD_COLUMNS = ("card_no", "counterparty_account")
@@ -68,8 +70,8 @@ def tokenise_frame(df: pl.DataFrame, key: bytes) -> pl.DataFrame:
         status = STATUS_OF.get(col)
         if status and status in df.columns:
             good = pl.col(status).is_in(list(ID_USABLE))
-        else:  # payee/agent/official IDs carry no status column: usable if 18 chars
-            good = pl.col(col).str.contains(r"^\d{17}[\dX]$").fill_null(False)
+        else:  # payee/agent/official IDs carry no status column: their status is computed
+            good = id_status(pl.col(col)).is_in(list(ID_USABLE))
         mapping = _token_map(df.get_column(col), key, "id", "T")
         df = df.join(mapping.rename({"value": col}), on=col, how="left", maintain_order="left")
         df = df.with_columns(
@@ -93,22 +95,51 @@ def tokenise_inputs(paths: dict[str, list[Path]], key: bytes, out: Path,
     """Tokenise every file; return the new inputs.yaml mapping and the E09 findings of raw IDs."""
     from cardcheck.engine import run_rules
 
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     frames: dict[str, pl.DataFrame] = {}
     written: dict[str, list[str]] = {}
+    taken: set[str] = set()
     for kind, files in paths.items():
         parts = []
         for path in files:
             loaded = load_file(path, kind, config)
             parts.append(loaded.frame)
-            name = f"{Path(path).stem}.tokenised.csv"
-            writable(tokenise_frame(loaded.frame, key)).write_csv(out / name)
+            name = _free_name(Path(path).stem, taken)
+            write_private(writable(tokenise_frame(loaded.frame, key)), out / name)
             written.setdefault(kind, []).append(name)
         frames[kind] = pl.concat(parts) if len(parts) > 1 else parts[0]
     raw_checks = run_rules({k: v for k, v in frames.items() if k in SCHEMAS}, config,
                            select=["E09"]).findings
     raw_checks = tokenise_frame(raw_checks, key)
     return written, raw_checks
+
+
+def _free_name(stem: str, taken: set[str]) -> str:
+    """`stem.tokenised.csv`, numbered when two inputs share a stem (a/名册.csv and b/名册.xlsx)."""
+    name, n = f"{stem}.tokenised.csv", 1
+    while name in taken:
+        n += 1
+        name = f"{stem}.{n}.tokenised.csv"
+    taken.add(name)
+    return name
+
+
+def private_dir(out: Path) -> None:
+    """The output folder, owner-only (0700) where the OS allows."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        os.chmod(out, 0o700)
+    except FileExistsError:
+        raise CardcheckError(f"{out}: exists and is not a folder") from None
+    except PermissionError as exc:
+        raise CardcheckError(f"{out}: cannot write there ({exc.strerror})") from None
+
+
+def write_private(df: pl.DataFrame, path: Path) -> None:
+    """A tokenised canonical CSV, owner-only (0600). Cells are written as they are (no formula
+    escaping): these files are read back by cardcheck, not opened as reports."""
+    df.write_csv(path)
+    os.chmod(path, 0o600)
 
 
 def write_inputs_yaml(written: dict[str, list[str]], out: Path) -> Path:
@@ -121,4 +152,5 @@ def write_inputs_yaml(written: dict[str, list[str]], out: Path) -> Path:
         data["refs"] = refs
     path = out / "inputs.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    os.chmod(path, 0o600)
     return path

@@ -85,7 +85,7 @@ def load_file(path: Path, kind: str, config: Config) -> Loaded:
     path = Path(path)
     spec = spec_for(kind, config)
     grid = open_grid(path, scorer(spec))
-    mapping = find_header(grid.head, spec, kind, path.name)
+    mapping = find_header(grid.head, spec, kind, path.name, grid.encoding)
     header_line = grid.line_offset + mapping.header_index + 1
     body = grid.body(mapping.header_index)
     cells = [c for c in body.columns if c != "__line"]
@@ -126,7 +126,7 @@ def _finish(ok: pl.DataFrame, kind: str, spec: TableSpec, path: Path, mapping: M
         ok = ok.with_columns(pl.lit("户主").alias("relation"))  # one row per household
     if kind == "other_roll":
         region = pl.col("region_code").str.slice(0, 6) if "region_code" in ok.columns else None
-        stem = pl.lit(path.stem)
+        stem = pl.lit(path.stem.removesuffix(".tokenised"))  # `cardcheck tokenize` output
         ok = ok.with_columns((pl.coalesce(region, stem) if region is not None else stem)
                              .alias("source_region"))
     if kind in SCHEMAS:

@@ -66,8 +66,29 @@ def scorer(spec: TableSpec):
     return score
 
 
-def find_header(head: list[list[str]], spec: TableSpec, kind: str, file: str) -> Mapping:
-    """The header row and its column mapping; InputError naming what is wrong."""
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gbk": "GBK", "gb18030": "GB18030",
+                  "utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16"}
+# characters of a text read in the wrong encoding: Latin-1 letters (UTF-8 read as Latin-1,
+# then saved again), the replacement character, box and private-use characters
+MOJIBAKE = re.compile(r"[\u00c0-\u00ff\ufffd\ue000-\uf8ff]")
+
+
+def _encoding_note(head: list[list[str]], encoding: str | None) -> str:
+    """How the text was read, when a wrong guess may be why no header was found."""
+    if encoding is None:
+        return ""
+    shown = ENCODING_NAMES.get(encoding, encoding.upper())
+    garbled = any(MOJIBAKE.search(cell) for row in head for cell in row)
+    if shown == "UTF-8" and not garbled:
+        return ""
+    return (f"；文件按 {shown} 编码读取，若表头是乱码，说明文件是别的编码（如 Big5、Latin-1），"
+            "请在 Excel 中另存为“CSV UTF-8”后重试")
+
+
+def find_header(head: list[list[str]], spec: TableSpec, kind: str, file: str,
+                encoding: str | None = None) -> Mapping:
+    """The header row and its column mapping; InputError naming what is wrong. `encoding`: how
+    a text file was decoded, named in the message when no header is found."""
     index = _alias_index(spec)
     score = scorer(spec)
     scores = [score(r) for r in head]
@@ -76,7 +97,7 @@ def find_header(head: list[list[str]], spec: TableSpec, kind: str, file: str) ->
         shown = "、".join(spec.columns[c][0] for c in spec.required if spec.columns.get(c))
         raise InputError(
             f"{file}：在前 {len(head)} 行中找不到 {kind} 表的表头（没有一格是已知的列名，"
-            f"如 {shown}；全部列名见 configs/columns.yaml）"
+            f"如 {shown}；全部列名见 configs/columns.yaml{_encoding_note(head, encoding)}）"
         )
     at = scores.index(best)
     row = head[at]

@@ -26,6 +26,8 @@ import polars as pl
 from cardcheck.errors import InputError
 
 HEAD_ROWS = 20
+HEAD_LINE_CHARS = 65536
+CONTROL = bytes([*range(9), 11, *range(14, 27), *range(28, 32), 127])
 DELIMITERS = (",", "\t", ";", "|")
 Scorer = Callable[[list[str]], int]
 
@@ -65,14 +67,53 @@ def _valid_utf8(data: bytes) -> bool:
     return True
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """utf-16-le / utf-16-be when every other byte of the start is NUL (ASCII-heavy UTF-16)."""
+    sample = data[:4096]
+    if len(sample) < 8 or len(sample) % 2:
+        sample = sample[: len(sample) - len(sample) % 2]
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    if odd > 0.4 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.4 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def _binary(data: bytes) -> bool:
+    """More than 5 % of the first 64 KB are control bytes (NUL, and 0x01–0x1F but tab, line
+    breaks, form feed, ESC, and 0x7F): not a text table."""
+    sample = data[:65536]
+    return len(sample) - len(sample.translate(None, CONTROL)) > 0.05 * len(sample)
+
+
 def decode(data: bytes, path: Path) -> tuple[bytes, str]:
     """(the text as UTF-8 bytes without BOM, encoding name): UTF-8 (BOM or not), UTF-16 with
-    BOM, GBK, GB18030."""
+    BOM (or ASCII-heavy UTF-16 without), GBK, GB18030. NUL padding at the end is dropped;
+    binary content is an InputError."""
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        utf16 = _utf16_without_bom(data)
+        if utf16:
+            try:
+                return data.decode(utf16).encode("utf-8"), utf16
+            except UnicodeDecodeError:
+                pass
+        data = data.rstrip(b"\x00")  # NUL padding of a file cut or preallocated by its writer
+        if _binary(data):
+            raise InputError(f"{path.name}：不是表格文件（内容是二进制数据，既不是 Excel 也不是"
+                             "文本），请确认选对了文件")
     if data.startswith(b"\xef\xbb\xbf"):
         if _valid_utf8(data[3:]):
             return data[3:], "utf-8-sig"
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16").encode("utf-8"), "utf-16"
+        try:
+            return data.decode("utf-16").encode("utf-8"), "utf-16"
+        except UnicodeDecodeError:
+            raise InputError(f"{path.name}：文件以 UTF-16 标记开头，但内容不是有效的 UTF-16 文本"
+                             "，请在 Excel 中另存为“CSV UTF-8”后重试") from None
     elif _valid_utf8(data):
         return data, "utf-8"
     for enc in ("gbk", "gb18030"):
@@ -92,7 +133,9 @@ def _head_rows(utf8: bytes, delimiter: str) -> list[list[str]]:
             end = len(utf8)
             break
     text = utf8[:end].decode("utf-8", errors="replace")
-    return [next(csv.reader([ln.rstrip("\r")], delimiter=delimiter), []) for ln in text.split("\n")]
+    # a line is cut before Python's csv field limit: finding the header needs only its start
+    return [next(csv.reader([ln.rstrip("\r")[:HEAD_LINE_CHARS]], delimiter=delimiter), [])
+            for ln in text.split("\n")]
 
 
 def read_text(data: bytes, path: Path, score: Scorer) -> Grid:
@@ -127,14 +170,20 @@ def _csv_body_slow(data: bytes, delimiter: str, header_index: int) -> pl.DataFra
     lines: list[int] = []
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     start = 0
-    for i, row in enumerate(reader):
-        if i < header_index:
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # an overlong cell is rejected later, by row
+    try:
+        for i, row in enumerate(reader):
+            if i < header_index:
+                start = reader.line_num
+                continue
+            rows.append(row)
+            lines.append(start + 1)
             start = reader.line_num
-            continue
-        rows.append(row)
-        lines.append(start + 1)
-        start = reader.line_num
-    return _frame(rows[1:], lines[1:], len(rows[0]) if rows else 0)
+    finally:
+        csv.field_size_limit(limit)
+    width = max((len(r) for r in rows[:1]), default=0)
+    return _frame(rows[1:], lines[1:], width)
 
 
 def _frame(rows: list[list[str]], lines: list[int], width: int) -> pl.DataFrame:
@@ -183,7 +232,11 @@ def read_excel(data: bytes, path: Path, fmt: str, score: Scorer) -> Grid:
     try:
         reader = fastexcel.read_excel(data)
     except Exception as exc:  # noqa: BLE001 - calamine's errors share no base class
-        raise InputError(f"{path.name}：无法作为 Excel 文件打开（{exc}）") from None
+        text = str(exc)
+        if re.search(r"(?i)password|encrypt", text):
+            raise InputError(PASSWORD.format(name=path.name)) from None
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise InputError(f"{path.name}：无法作为 Excel 文件打开（{first}）") from None
     best_name, best_score, best_head = None, -1, []
     for name in reader.sheet_names:
         sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEAD_ROWS)
@@ -285,6 +338,24 @@ def read_html(data: bytes, path: Path, score: Scorer) -> Grid:
     return Grid("html", encoding, rows[:HEAD_ROWS], body)
 
 
+# an Office file with an opening password is an OLE2 file holding an "EncryptedPackage" stream
+ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+PASSWORD = "{name}：文件设有打开密码（加密的 Excel 工作簿），请在 Excel 中取消密码后另存再试"
+
+
+def _check_zip(data: bytes, path: Path) -> None:
+    """An XLSX is a zip holding xl/workbook.xml; say plainly when it is cut short or is another
+    zip."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise InputError(f"{path.name}：Excel（XLSX）文件不完整或已损坏（压缩包无法打开），"
+                         "可能下载或复制时被截断，请重新导出") from None
+    if "xl/workbook.xml" not in names:
+        raise InputError(f"{path.name}：是 zip 压缩包，但不是 Excel（XLSX）工作簿") from None
+
+
 def open_grid(path: Path, score: Scorer) -> Grid:
     """Read `path` as a grid; `score(row)` rates a row as a header (delimiter/sheet/table choice)."""
     try:
@@ -296,6 +367,10 @@ def open_grid(path: Path, score: Scorer) -> Grid:
     if not data.strip():
         raise InputError(f"{path.name}：文件是空的")
     kind = sniff(data)
+    if kind == "xls" and ENCRYPTED in data[:1 << 20]:
+        raise InputError(PASSWORD.format(name=path.name))
+    if kind == "xlsx":
+        _check_zip(data, path)
     if kind in ("xlsx", "xls"):
         return read_excel(data, path, kind, score)
     if kind == "html":

@@ -45,6 +45,11 @@ KEYS = {
 }
 
 
+MAX_CELL_CHARS = 10_000  # longer cells are damage (a broken quote swallowing lines), not data
+TOO_LONG = f"单元格超过 {MAX_CELL_CHARS} 个字符，文件可能已损坏（如引号不配对）"
+NUL_CELL = "单元格含有空字符（\\0），文件可能已损坏"
+
+
 def date_column(col: str) -> bool:
     return col.endswith("_date")
 
@@ -102,6 +107,8 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
     """(loaded rows with canonical values, rejected rows as (line, column, value, reason))."""
     cols = [c for c in df.columns if not c.startswith("__")]
     problems: list[str] = []  # columns whose __p_<col> holds a reject reason
+    df, damaged = _damaged_cells(df, cols)
+    problems += damaged
 
     for col in cols:
         if col in ID_COLUMNS:
@@ -179,6 +186,32 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
     return ok.select(keep), rej
 
 
+def _damaged_cells(df: pl.DataFrame, cols: list[str]) -> tuple[pl.DataFrame, list[str]]:
+    """Cells no real table holds: longer than MAX_CELL_CHARS, or with NUL characters (a damaged
+    file). The row is rejected (problem column __p_bad_<col>); the cell is emptied so no parser
+    works on it, and the rejects show its first characters only."""
+    stats = df.select(
+        *[pl.col(c).str.len_bytes().max().alias(f"len_{c}") for c in cols],
+        *[pl.col(c).str.contains("\x00", literal=True).any().alias(f"nul_{c}") for c in cols],
+    ).row(0, named=True) if df.height else {}
+    suspect = [c for c in cols
+               if (stats.get(f"len_{c}") or 0) > MAX_CELL_CHARS or stats.get(f"nul_{c}")]
+    for c in suspect:
+        long = pl.col(c).str.len_chars() > MAX_CELL_CHARS
+        nul = pl.col(c).str.contains("\x00", literal=True)
+        reason = (pl.when(long).then(pl.lit(TOO_LONG)).when(nul).then(pl.lit(NUL_CELL)))
+        shown = pl.when(long).then(pl.concat_str([
+            pl.col(c).str.slice(0, 50), pl.lit("…（共 "),
+            pl.col(c).str.len_chars().cast(pl.String), pl.lit(" 个字符）")]))
+        df = df.with_columns(
+            reason.alias(f"__p_bad_{c}"),
+            pl.coalesce(shown, pl.col(c).str.replace_all("\x00", "\\0", literal=True))
+            .alias(f"__raw_bad_{c}"),
+            pl.when(long | nul).then(None).otherwise(pl.col(c)).alias(c),
+        )
+    return df, [f"bad_{c}" for c in suspect]
+
+
 def _blank(col: str) -> pl.Expr:
     """The cell is empty (a parsed column: no value and no parse problem)."""
     if col in ID_COLUMNS:
@@ -193,6 +226,8 @@ def _has_status(kind: str, status: str) -> bool:
 def _label(col: str, header: Callable[[str], str]) -> str:
     if col == "__sign":
         return header("amount")
+    if col.startswith("bad_"):
+        return header(col.removeprefix("bad_"))
     return header(col)
 
 
@@ -201,6 +236,8 @@ def _raw(col: str, cols: list[str]) -> pl.Expr:
         return pl.col("amount")
     if col.startswith("key_"):
         return pl.lit(None, dtype=pl.String)
+    if col.startswith("bad_"):
+        return pl.col(f"__raw_{col}")
     return pl.col(col)
 
 

@@ -2,7 +2,8 @@
 
 Accepted: 2019-04-15, 2019/4/15, 2019.04.15, 20190415, 2019年4月15日, 2019年4月 and 2019-04
 (→ the 1st), 201904, Excel serial numbers (43570, 43570.4375), and for times also
-'2023-04-15 10:30:00', '2023/4/15 10:30', '2023-04-15T10:30:00', '20230415103000'.
+'2023-04-15 10:30:00', '2023/4/15 10:30', '2023-04-15T10:30:00', '2023-04-15T10:30:00.000000'
+(fractional seconds dropped), '20230415103000'.
 A date before 1900 or more than a year ahead is a problem (a reject reason), as is text that is
 not a date.
 """
@@ -32,7 +33,8 @@ def _ymd(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
 def _split(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(date text, time text) of a cleaned cell: '2019年4月15日 10:30' → ('2019-4-15', '10:30')."""
     t = (
-        text.str.replace_all(r"[年/.]", "-").str.replace_all(r"月", "-")
+        text.str.replace(r"(:\d{2})\.\d+$", "$1")  # fractional seconds (ISO as written by tools)
+        .str.replace_all(r"[年/.]", "-").str.replace_all(r"月", "-")
         .str.replace_all(r"[日号]", "").str.replace("T", " ").str.strip_chars()
     )
     compact = t.str.contains(r"^\d{14}$")

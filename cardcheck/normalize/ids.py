@@ -5,6 +5,8 @@ match key: the 18-digit number (upper-case X) when the ID is usable (status ok o
 otherwise the cleaned text as given. `id_status()` says why an ID is not usable:
 precision_lost (stored as a number: scientific notation, or digits Excel could not keep),
 bad_checksum, bad_birth_date, bad_format, missing. None of these reject a row; E09 reports them.
+A `cardcheck tokenize` pseudonym (T + 24 upper-case hex digits) gets status token and is kept as
+it is: matchable, not checkable.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cardcheck.model import (
     ID_MISSING,
     ID_OK,
     ID_PRECISION_LOST,
+    ID_TOKEN,
     ID_UPGRADED,
 )
 from cardcheck.normalize.text import squeeze
@@ -29,6 +32,8 @@ CHECK_CHARS = "10X98765432"
 SCIENTIFIC = r"^[+-]?\d+(\.\d+)?E[+-]?\d+$"
 # Excel keeps 15 significant digits: an 18-digit ID typed as a number ends in 000
 EXCEL_TRUNCATED = r"^\d{15}000$"
+# a keyed pseudonym written by `cardcheck tokenize`: T + 24 upper-case hex digits
+TOKEN = r"^T[0-9A-F]{24}$"
 PROVINCES = (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45,
              46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82)
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
@@ -81,6 +86,7 @@ def id_status(expr: pl.Expr, numeric: pl.Expr | None = None) -> pl.Expr:
         lost = lost | (numeric.fill_null(False) & c.str.contains(r"^\d{16,}$"))
     return (
         pl.when(c.is_null()).then(pl.lit(ID_MISSING))
+        .when(c.str.contains(TOKEN)).then(pl.lit(ID_TOKEN))
         .when(lost).then(pl.lit(ID_PRECISION_LOST))
         .when(is18 & ~_birth_ok(c.str.slice(6, 8))).then(pl.lit(ID_BAD_DATE))
         .when(is18 & ~checksum_ok).then(pl.lit(ID_BAD_CHECKSUM))

@@ -1,0 +1,96 @@
+"""Checks across the input files of one run, before and after they are read.
+
+- `same_files`: one file given twice (under two kinds, or twice for one kind) stops the run: the
+  payments would be counted twice, or a roll would be checked against itself.
+- `empty_tables`: the roll, the accounts and the payments need at least one data row each.
+- `period_warnings`: a roll and payments of different years run on, with a warning line, since
+  every payment would then look unexplained.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from cardcheck.errors import InputError
+
+if TYPE_CHECKING:
+    from cardcheck.ingest import FileCounts
+
+NEEDED = {"roll": "救助对象名册", "accounts": "账户信息", "payments": "代发明细"}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def same_files(paths: dict[str, list[Path]]) -> None:
+    """InputError naming both places when two inputs have the same content (SHA-256)."""
+    seen: dict[str, tuple[str, Path]] = {}
+    for kind, files in paths.items():
+        for path in files:
+            path = Path(path)
+            if not path.is_file():
+                continue  # the reader says it is missing
+            digest = _sha256(path)
+            if digest in seen:
+                first_kind, first = seen[digest]
+                a, b = (first.name, path.name) if first.name != path.name else (first, path)
+                raise InputError(
+                    f"同一个文件给了两次：{a}（{first_kind}）和 {b}（{kind}）内容完全相同"
+                    f"（SHA-256 {digest[:12]}…），请检查每一项给的是不是对的文件")
+            seen[digest] = (kind, path)
+
+
+def empty_tables(counts: list[FileCounts]) -> None:
+    """InputError when the roll, the accounts or the payments have no data row at all."""
+    for kind, label in NEEDED.items():
+        files = [c for c in counts if c.kind == kind]
+        if files and sum(c.read - c.skipped for c in files) == 0:
+            names = "、".join(c.file for c in files)
+            skipped = sum(c.skipped for c in files)
+            detail = f"（表头下的 {skipped} 行都是空行、合计或表尾）" if skipped else ""
+            raise InputError(f"{names}：只有表头，没有数据行{detail}；{label}（{kind}）"
+                             "至少要有一行数据才能核查")
+
+
+def _month_text(month: int) -> str:
+    return f"{month // 100}年{month % 100:02d}月"
+
+
+def period_warnings(frames: dict[str, pl.DataFrame]) -> list[str]:
+    """A warning when no roll entry is approved in any month the payments cover."""
+    roll, pay = frames.get("roll"), frames.get("payments")
+    if roll is None or pay is None or not roll.height or "pay_month" not in pay.columns:
+        return []
+    months = pay.get_column("pay_month").drop_nulls().unique().sort()
+    if months.is_empty():
+        return []
+    if "start_date" not in roll.columns or "end_date" not in roll.columns:
+        return []
+    spans = roll.select("start_date", "end_date").unique()
+    grid = spans.join(pl.DataFrame({"m": months}), how="cross").with_columns(
+        pl.date(pl.col("m") // 100, pl.col("m") % 100, 1).alias("first"))
+    active = grid.filter(
+        (pl.col("start_date").is_null() | (pl.col("start_date") <= pl.col("first").dt.month_end()))
+        & (pl.col("end_date").is_null() | (pl.col("end_date") >= pl.col("first"))))
+    if active.height:
+        return []
+    span = roll.select(pl.col("start_date").min(), pl.max_horizontal("start_date", "end_date")
+                       .max().alias("last")).row(0)
+    first_m, last_m = int(months[0]), int(months[-1])
+    paid = _month_text(first_m) + ("" if first_m == last_m else f"–{_month_text(last_m)}")
+    roll_span = ""
+    if span[0] is not None and span[1] is not None:
+        a, b = (d.year * 100 + d.month for d in span if isinstance(d, dt.date))
+        roll_span = f"，名册的保障期在 {_month_text(a)}–{_month_text(b)}"
+    return [(f"名册中没有一个对象在代发明细的月份（{paid}）内处于保障期{roll_span}；"
+             "名册和代发明细可能不是同一年度的，请核对（核查照常进行）")]
