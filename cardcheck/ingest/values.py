@@ -201,7 +201,7 @@ def _damaged_cells(df: pl.DataFrame, cols: list[str]) -> tuple[pl.DataFrame, lis
         nul = pl.col(c).str.contains("\x00", literal=True)
         reason = (pl.when(long).then(pl.lit(TOO_LONG)).when(nul).then(pl.lit(NUL_CELL)))
         shown = pl.when(long).then(pl.concat_str([
-            pl.col(c).str.slice(0, 50), pl.lit("…（共 "),
+            pl.col(c).str.slice(0, 50).str.replace_all(r"\r?\n", "\\n"), pl.lit("…（共 "),
             pl.col(c).str.len_chars().cast(pl.String), pl.lit(" 个字符）")]))
         df = df.with_columns(
             reason.alias(f"__p_bad_{c}"),
