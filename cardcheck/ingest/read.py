@@ -133,8 +133,10 @@ def _head_rows(utf8: bytes, delimiter: str) -> list[list[str]]:
             end = len(utf8)
             break
     text = utf8[:end].decode("utf-8", errors="replace")
-    # a line is cut before Python's csv field limit: finding the header needs only its start
-    return [next(csv.reader([ln.rstrip("\r")[:HEAD_LINE_CHARS]], delimiter=delimiter), [])
+    # a line is cut before Python's csv field limit (finding the header needs only its start);
+    # a stray carriage return inside a line is a space here, as it is for polars
+    return [next(csv.reader([ln.rstrip("\r")[:HEAD_LINE_CHARS].replace("\r", " ")],
+                            delimiter=delimiter), [])
             for ln in text.split("\n")]
 
 
@@ -168,7 +170,7 @@ def _csv_body(data: bytes, delimiter: str, header_index: int) -> pl.DataFrame:
 
 def _csv_body_slow(data: bytes, delimiter: str, header_index: int) -> pl.DataFrame:
     """Python's csv reader, for files whose quoted cells hold line breaks (exact line numbers)."""
-    text = data.decode("utf-8")
+    text = re.sub(r"\r(?!\n)", " ", data.decode("utf-8"))  # a stray carriage return: a space
     rows: list[list[str]] = []
     lines: list[int] = []
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
