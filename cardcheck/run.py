@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -207,5 +208,29 @@ def run_check(options: CheckOptions) -> ExitCode:
             engine.close()
         run = CheckRun(options, config, inputs, result)
         run.stages = timer.stages
+        _private_ledger(options.out, options.ledger or options.out / "cardcheck.db")
         write_outputs(run, timer, progress)
+        for path in run.outputs.values():  # owner-only, whoever wrote them
+            _owner_only(Path(path))
     return exit_code(result, options.fail_on)
+
+
+def _owner_only(path: Path) -> None:
+    try:
+        if path.is_file():
+            os.chmod(path, 0o600)
+    except OSError:
+        pass  # a file system without Unix modes
+
+
+def _private_ledger(out: Path, path: Path) -> None:
+    """Create the OUT folder (0700) and a new ledger file (0600) before SQLite opens it: SQLite
+    would create it world-readable, and its journal files take the database file's mode."""
+    try:
+        if not out.exists():
+            out.mkdir(parents=True)
+            os.chmod(out, 0o700)
+        if not path.exists() and path.parent.is_dir():
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError:
+        pass  # the ledger reports a path it cannot use itself
