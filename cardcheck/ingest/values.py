@@ -14,7 +14,14 @@ import polars as pl
 
 from cardcheck.config import Config
 from cardcheck.normalize.cards import card_problem, clean_card
-from cardcheck.normalize.dates import parse_date, parse_datetime
+from cardcheck.normalize.dates import (
+    ISO_DATE,
+    ISO_DATETIME,
+    iso_date,
+    iso_datetime,
+    parse_date,
+    parse_datetime,
+)
 from cardcheck.normalize.funds import canonical_fund
 from cardcheck.normalize.ids import clean_id, normalise_ids
 from cardcheck.normalize.money import MAX_MONTHLY_YUAN, MAX_ROW_YUAN, parse_money, range_problem
@@ -56,9 +63,12 @@ def date_column(col: str) -> bool:
 
 def _by_unique(df: pl.DataFrame, col: str,
                parser: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr | None]],
-               fast: str | None = None, extra: tuple[str, ...] = ()) -> pl.DataFrame:
+               fast: str | None = None, extra: tuple[str, ...] = (),
+               fast_parser: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr | None]] | None = None,
+               ) -> pl.DataFrame:
     """Add __v_col and __p_col, computed once per distinct raw value. Values matching `fast` are
-    already clean: they are kept as they are, without the costly parse."""
+    already clean: they are kept as they are (or read by the cheap `fast_parser`), without the
+    costly parse."""
     keys = [col, *extra]
     distinct = df.select(keys).unique()
     v, p = parser(pl.col(col))
@@ -71,8 +81,10 @@ def _by_unique(df: pl.DataFrame, col: str,
         for e in extra:
             easy = easy & ~pl.col(e).fill_null(False)
         distinct = distinct.with_columns(easy.alias("__easy"))
+        fv, fp = fast_parser(pl.col(col)) if fast_parser else (pl.col(col), None)
+        fp = pl.lit(None, dtype=pl.String) if fp is None else fp
         done = distinct.filter(pl.col("__easy")).with_columns(
-            pl.col(col).alias(f"__v_{col}"), pl.lit(None, dtype=pl.String).alias(f"__p_{col}"))
+            fv.alias(f"__v_{col}"), fp.cast(pl.String).alias(f"__p_{col}"))
         rest = distinct.filter(~pl.col("__easy")).lazy().with_columns(outs).collect()
         read = pl.concat([done, rest], how="vertical_relaxed").drop("__easy")
     return df.join(read, on=keys, how="left", nulls_equal=True, maintain_order="left")
@@ -125,9 +137,9 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
                                 allow_negative=kind == "transactions")
             df = df.with_columns(pl.coalesce(pl.col(f"__p_{col}"), rng).alias(f"__p_{col}"))
         elif col == "txn_time":
-            df = _by_unique(df, col, parse_datetime)
+            df = _by_unique(df, col, parse_datetime, ISO_DATETIME, fast_parser=iso_datetime)
         elif date_column(col):
-            df = _by_unique(df, col, parse_date)
+            df = _by_unique(df, col, parse_date, ISO_DATE, fast_parser=iso_date)
         elif col == "fund" and kind in ("roll", "other_roll"):
             df = _by_unique(df, col, lambda e: _fund(e, config))
         elif col == "direction":

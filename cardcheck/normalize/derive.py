@@ -10,7 +10,7 @@ import polars as pl
 
 from cardcheck.config import Config
 from cardcheck.model import conform
-from cardcheck.normalize.memos import memo_columns
+from cardcheck.normalize.memos import finish_memos, read_memos
 from cardcheck.normalize.names import name_key
 
 NAME_KEYS = {
@@ -45,13 +45,9 @@ def derive(table: str, df: pl.DataFrame, config: Config) -> pl.DataFrame:
 
 
 def with_memo(df: pl.DataFrame, config: Config) -> pl.DataFrame:
-    """Read memos once per distinct (memo, pay month, account name), then join back."""
-    keys = ["memo", "pay_date", "account_name_key"]
-    distinct = df.select(keys).unique()
-    read = distinct.with_columns(
-        memo_columns(pl.col("memo"), pl.col("pay_date"), pl.col("account_name_key"), config)
-    )
+    """Read each distinct memo text once (a county has a few hundred), then finish per row."""
     out_cols = ["memo_fund", "memo_family", "memo_funds", "memo_generic", "memo_period"]
-    joined = df.drop(out_cols).join(read, on=keys, how="left", nulls_equal=True,
+    read = read_memos(df.select("memo").unique(), config)
+    joined = df.drop(out_cols).join(read, on="memo", how="left", nulls_equal=True,
                                     maintain_order="left")
-    return conform(joined, "payments")
+    return conform(finish_memos(joined), "payments")

@@ -75,9 +75,9 @@ def upgrade15(cleaned: pl.Expr) -> pl.Expr:
     return pl.concat_str([body, check_digit(body)])
 
 
-def id_status(expr: pl.Expr, numeric: pl.Expr | None = None) -> pl.Expr:
+def id_status(expr: pl.Expr, numeric: pl.Expr | None = None, cleaned: bool = False) -> pl.Expr:
     """Status of each ID (see model.ID_*). `numeric`: True where the cell was a number in Excel."""
-    c = clean_id(expr)
+    c = expr if cleaned else clean_id(expr)
     is18 = c.str.contains(r"^\d{17}[\dX]$")
     is15 = c.str.contains(r"^\d{15}$")
     checksum_ok = check_digit(c.str.slice(0, 17)) == c.str.slice(17, 1)
@@ -98,10 +98,10 @@ def id_status(expr: pl.Expr, numeric: pl.Expr | None = None) -> pl.Expr:
     )
 
 
-def id_number(expr: pl.Expr, status: pl.Expr | None = None) -> pl.Expr:
+def id_number(expr: pl.Expr, status: pl.Expr | None = None, cleaned: bool = False) -> pl.Expr:
     """The match key: 18 digits for upgraded 15-digit IDs, the cleaned text otherwise."""
-    c = clean_id(expr)
-    status = id_status(expr) if status is None else status
+    c = expr if cleaned else clean_id(expr)
+    status = id_status(expr, cleaned=cleaned) if status is None else status
     return pl.when(status == ID_UPGRADED).then(upgrade15(c)).otherwise(c)
 
 
@@ -121,10 +121,13 @@ def normalise_ids(df: pl.DataFrame, column: str, status_column: str | None,
     keys = [column] + ([numeric] if numeric else [])
     distinct = df.select(keys).unique()
     num = pl.col(numeric) if numeric else None
-    status = id_status(pl.col(column), num)
-    read = distinct.with_columns(
-        id_number(pl.col(column), status).alias("__id"), status.alias("__status")
-    )
+    # clean once into a column: the status and key expressions use the clean text many times,
+    # and recomputing it inside each use made 75k IDs take 35 s instead of 0.5 s
+    distinct = distinct.with_columns(clean_id(pl.col(column)).alias("__c"))
+    status = id_status(pl.col("__c"), num, cleaned=True)
+    read = distinct.with_columns(status.alias("__status")).with_columns(
+        id_number(pl.col("__c"), pl.col("__status"), cleaned=True).alias("__id")
+    ).drop("__c")
     out = df.join(read, on=keys, how="left", nulls_equal=True, maintain_order="left")
     out = out.with_columns(pl.col("__id").alias(column))
     if status_column:

@@ -30,11 +30,13 @@ def _patterns(config: Config) -> list[tuple[str, list[str]]]:
     return sorted(owners.items(), key=lambda kv: -len(kv[0]))
 
 
-def memo_columns(memo: pl.Expr, pay_date: pl.Expr, account_name_key: pl.Expr,
-                 config: Config) -> list[pl.Expr]:
-    """Expressions for memo_fund, memo_family, memo_funds, memo_generic, memo_period."""
-    text = clean(memo).str.replace_all(r"\s", "")
+def read_memos(memos: pl.DataFrame, config: Config) -> pl.DataFrame:
+    """Per distinct memo (column `memo`): memo_fund, memo_family, memo_funds, __text (clean),
+    __generic (generic without looking at the account name), __full (yyyymm the memo names with
+    its year) and __month (a bare month). Staged columns: each step reads the previous one."""
     families = {f.name: f.family for f in config.funds.values()}
+    df = memos.with_columns(clean(pl.col("memo")).str.replace_all(r"\s", "").alias("__text"))
+    text = pl.col("__text")
     fund_expr: pl.Expr = pl.lit(None, dtype=pl.String)
     family_expr: pl.Expr = pl.lit(None, dtype=pl.String)
     count_expr: pl.Expr = pl.lit(0, dtype=pl.Int32)
@@ -48,42 +50,36 @@ def memo_columns(memo: pl.Expr, pay_date: pl.Expr, account_name_key: pl.Expr,
         family_expr = pl.when(hit).then(pl.lit(one_family, dtype=pl.String)).otherwise(family_expr)
         count_expr = pl.when(hit).then(pl.lit(len(funds), dtype=pl.Int32)).otherwise(count_expr)
     generic_words = "|".join(re.escape(w) for w in config.generic_memos)
-    named = count_expr > 0
-    generic = (
-        text.is_null()
-        | (~named & (
-            text.str.contains(f"^({generic_words})+$")
-            | text.str.contains(COMMITTEE)
-            | text.str.contains(HAN_NAME)
-            | (text == account_name_key).fill_null(False)
-        ))
-    )
-    return [
-        fund_expr.alias("memo_fund"),
-        family_expr.alias("memo_family"),
-        count_expr.alias("memo_funds"),
-        generic.fill_null(True).alias("memo_generic"),
-        memo_period(text, pay_date).alias("memo_period"),
-    ]
-
-
-def memo_period(text: pl.Expr, pay_date: pl.Expr) -> pl.Expr:
-    """The yyyymm a memo names, or null."""
-    ym = text.str.extract(r"((?:19|20)\d{2})\s*(?:年|-|\.|/)\s*(1[0-2]|0?[1-9])\s*月?", 0)
+    df = df.with_columns(fund_expr.alias("memo_fund"), family_expr.alias("memo_family"),
+                         count_expr.alias("memo_funds"))
+    generic = text.is_null() | ((pl.col("memo_funds") == 0) & (
+        text.str.contains(f"^({generic_words})+$")
+        | text.str.contains(COMMITTEE)
+        | text.str.contains(HAN_NAME)
+    ))
     full = (
         text.str.extract(r"((?:19|20)\d{2})\s*(?:年|-|\.|/)\s*(?:1[0-2]|0?[1-9])", 1).cast(pl.Int32) * 100
         + text.str.extract(r"(?:19|20)\d{2}\s*(?:年|-|\.|/)\s*(1[0-2]|0?[1-9])", 1).cast(pl.Int32)
     )
     compact = text.str.extract(r"(?:^|\D)((?:19|20)\d{2}(?:0[1-9]|1[0-2]))(?:\D|$)", 1).cast(pl.Int32)
     month_only = text.str.extract(r"(?:^|[^\d年])(1[0-2]|0?[1-9])月", 1).cast(pl.Int32)
-    pay_year = pay_date.dt.year().cast(pl.Int32)
-    pay_month = pay_date.dt.month().cast(pl.Int32)
-    # a bare month later than the pay month (by more than one) is last year's: 12月 paid in January
-    year = pl.when(month_only > pay_month + 1).then(pay_year - 1).otherwise(pay_year)
-    bare = year * 100 + month_only
-    return (
-        pl.when(ym.is_not_null()).then(full)
-        .when(compact.is_not_null()).then(compact)
-        .otherwise(bare)
-        .cast(pl.Int32)
+    return df.with_columns(
+        generic.fill_null(True).alias("__generic"),
+        pl.coalesce(full, compact).alias("__full"),
+        month_only.alias("__month"),
     )
+
+
+def finish_memos(df: pl.DataFrame) -> pl.DataFrame:
+    """Per payment, from read_memos' columns: memo_generic (a memo that is only the account
+    holder's name is generic too) and memo_period (a bare month takes the pay date's year; one
+    later than the pay month by more than one is last year's: 12月 paid in January)."""
+    pay_year = pl.col("pay_date").dt.year().cast(pl.Int32)
+    pay_month = pl.col("pay_date").dt.month().cast(pl.Int32)
+    month = pl.col("__month")
+    year = pl.when(month > pay_month + 1).then(pay_year - 1).otherwise(pay_year)
+    only_name = (pl.col("memo_funds") == 0) & (pl.col("__text") == pl.col("account_name_key"))
+    return df.with_columns(
+        (pl.col("__generic") | only_name.fill_null(False)).alias("memo_generic"),
+        pl.coalesce(pl.col("__full"), year * 100 + month).cast(pl.Int32).alias("memo_period"),
+    ).drop("__text", "__generic", "__full", "__month")
