@@ -18,7 +18,7 @@ def tokenize(
 ) -> None:
     """Replace ID and card numbers by keyed HMAC-SHA256 pseudonyms, so files can be exchanged
     without raw identifiers and still be joined; checks that need raw IDs (E09) run first."""
-    from cardcheck.cli import fail
+    from cardcheck.cli import fail, internal_error
     from cardcheck.config import load_config
     from cardcheck.outputs import write_csv
     from cardcheck.run import read_inputs_file
@@ -35,12 +35,19 @@ def tokenize(
             raise CardcheckError(f"{source}: a single file needs --kind (roll, accounts, payments, …)")
         else:
             raise CardcheckError(f"{source}: no such file or folder")
+        inputs_folder = source if source.is_dir() else source.parent
+        if out.resolve() == inputs_folder.resolve():
+            raise CardcheckError(f"{out}: is the input folder; give another folder for the "
+                                 "tokenised files (the raw files and their inputs.yaml stay)")
         written, raw_checks = tokenise_inputs(paths, key, out, cfg)
         if source.is_dir():
             write_inputs_yaml(written, out)
         write_csv(raw_checks, out / "E09_raw_ids.csv")
     except CardcheckError as error:
         fail(error)
+        return
+    except Exception as error:  # noqa: BLE001 - a bug: its type on screen, never file data
+        internal_error(error, None)
         return
     files = sum(len(v) for v in written.values())
     typer.echo(f"tokenised {files} file(s) into {out}")

@@ -117,6 +117,16 @@ def test_single_file_needs_kind(tmp_path: Path) -> None:
         ("张三", token("id", "110101195001010017"), "农村低保")]
 
 
+def test_output_folder_must_not_be_the_input_folder(tmp_path: Path) -> None:
+    (tmp_path / "k").write_bytes(KEY)
+    (tmp_path / "inputs.yaml").write_text("roll: roll.csv\n", encoding="utf-8")
+    result = invoke("tokenize", "--key-file", str(tmp_path / "k"), str(tmp_path), str(tmp_path))
+    assert (result.exit_code, result.stderr) == (2, (
+        f"cardcheck: error: {tmp_path}: is the input folder; give another folder for the tokenised "
+        "files (the raw files and their inputs.yaml stay)\n"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs.yaml", "k"]
+
+
 # ------------------------------------------------------------------ the demo county, round trip
 
 
