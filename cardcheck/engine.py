@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from cardcheck.config import Config
@@ -101,6 +102,7 @@ def run_rules(
     lazies = {name: engine.lazy(df) for name, df in frames.items()}
     parts: list[pl.DataFrame] = []
     runs: list[RuleRun] = []
+    shared: dict[str, nw.LazyFrame] = {}  # frames rules share, computed by the first that asks
     for rule in rules:
         if not rule.enabled(config):
             runs.append(RuleRun(rule.code, rule.name, "disabled", "enabled: false in config"))
@@ -112,7 +114,8 @@ def run_rules(
         if progress:
             progress(f"{rule.code} {rule.name}")
         t0 = time.perf_counter()
-        ctx = Context(tables=lazies, config=config, params=rule.params(config))
+        ctx = Context(tables=lazies, config=config, params=rule.params(config), shared=shared,
+                      materialize=engine.materialize)
         out = engine.collect(findings(rule.check(ctx), rule.code, rule.severity_for(config)))
         parts.append(out)
         runs.append(RuleRun(rule.code, rule.name, "ran", seconds=time.perf_counter() - t0,

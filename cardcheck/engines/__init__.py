@@ -27,6 +27,10 @@ class Engine:
     def collect(self, lf: nw.LazyFrame) -> pl.DataFrame:
         return lf.collect(backend="polars").to_native()
 
+    def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+        """Compute a frame several rules share once and hand it back as a LazyFrame."""
+        return self.lazy(self.collect(lf))
+
     def close(self) -> None:
         """Release what the engine holds."""
 
@@ -75,6 +79,10 @@ class SparkEngine(Engine):
     def lazy(self, df: pl.DataFrame) -> nw.LazyFrame:
         # Arrow carries the schema (an empty table too); Spark 4 accepts it directly
         return nw.from_native(self.spark.createDataFrame(df.to_arrow()))
+
+    def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+        """Cached on the cluster: a shared frame never comes through the driver."""
+        return nw.from_native(lf.to_native().cache())
 
     def close(self) -> None:
         """The Spark session is kept for the process; stopping it is the caller's choice."""

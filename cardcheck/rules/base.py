@@ -36,9 +36,23 @@ class Context:
     tables: dict[str, nw.LazyFrame]
     config: Config
     params: dict[str, Any] = field(default_factory=dict)
+    # frames several rules share (payments attributed to the roll …), one dict per run, and how
+    # the engine materialises them; without them a shared frame is simply rebuilt lazily
+    shared: dict[str, nw.LazyFrame] = field(default_factory=dict)
+    materialize: Callable[[nw.LazyFrame], nw.LazyFrame] | None = None
 
     def table(self, name: str) -> nw.LazyFrame:
         return self.tables[name]
+
+    def once(self, key: str, build: Callable[[], nw.LazyFrame]) -> nw.LazyFrame:
+        """The frame `build()` makes, built and materialised once per run under `key`.
+
+        The key must name everything the frame depends on besides the run's tables and config
+        (rule settings never go into a shared frame)."""
+        if key not in self.shared:
+            lf = build()
+            self.shared[key] = self.materialize(lf) if self.materialize else lf
+        return self.shared[key]
 
     def has(self, name: str) -> bool:
         return name in self.tables
