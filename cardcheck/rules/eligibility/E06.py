@@ -20,38 +20,43 @@ import narwhals.stable.v2 as nw
 from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text
 from cardcheck.rules.payment.attribution import month_span, prepare
 from cardcheck.rules.payment.evidence import count, money, span
-from cardcheck.rules.payment.receipts import PLACE, receipts
+from cardcheck.rules.payment.receipts import people, shared_receipts
 
 
 def check(ctx: Context) -> nw.LazyFrame:
-    got = receipts(prepare(ctx)).group_by("id_number", "fund", "period").agg(
-        *(nw.col(c).min() for c in PLACE), nw.col("card_no").min(),
+    got = shared_receipts(ctx).group_by("id_number", "fund", "period").agg(
+        nw.col("household_id").min(), nw.col("card_no").min(),
         nw.col("paid").sum().cast(nw.Int64),
     )
-    parts = []
-    for a, b in ctx.config.exclusive_pairs:
-        left = got.filter(nw.col("fund") == a)
-        right = got.filter(nw.col("fund") == b).select(
-            "id_number", "period", nw.col("paid").alias("paid_b"), nw.col("card_no").alias("card_b"),
-        )
-        both = left.join(right, on=["id_number", "period"], how="inner").with_columns(
-            fund=nw.lit(f"{a}+{b}"), fund_a=nw.lit(a), fund_b=nw.lit(b),
+    pairs = ctx.config.exclusive_pairs
+    if not pairs:
+        return got.head(0)
+    firsts = sorted({a for a, _ in pairs})
+    seconds = sorted({b for _, b in pairs})
+    is_pair = nw.lit(False)
+    for a, b in pairs:
+        is_pair = is_pair | ((nw.col("fund") == a) & (nw.col("fund_b") == b))
+    right = got.filter(nw.col("fund").is_in(seconds)).select(
+        "id_number", "period", nw.col("fund").alias("fund_b"), nw.col("paid").alias("paid_b"),
+        nw.col("card_no").alias("card_b"),
+    )
+    both = (
+        got.filter(nw.col("fund").is_in(firsts))
+        .join(right, on=["id_number", "period"], how="inner")
+        .filter(is_pair)
+        .with_columns(
+            fund_a=nw.col("fund"),
+            fund=nw.concat_str([nw.col("fund"), nw.lit("+"), nw.col("fund_b")]),
             smaller=nw.when(nw.col("paid") < nw.col("paid_b")).then(nw.col("paid"))
             .otherwise(nw.col("paid_b")),
         )
-        parts.append(both.select(
-            "id_number", *PLACE, "fund", "fund_a", "fund_b", "period", "smaller", "paid",
-            "paid_b", "card_no", "card_b",
-        ))
-    if not parts:
-        return got.head(0)
-    pairs = nw.concat(parts, how="vertical")
-    agg = pairs.group_by("id_number", "fund").agg(
-        *(nw.col(c).min() for c in [*PLACE, "fund_a", "fund_b", "card_no", "card_b"]),
+    )
+    agg = both.group_by("id_number", "fund").agg(
+        *(nw.col(c).min() for c in ["household_id", "fund_a", "fund_b", "card_no", "card_b"]),
         nw.col("smaller").sum().cast(nw.Int64).alias("amount"),
         nw.col("paid").sum().cast(nw.Int64).alias("paid_a"),
         nw.col("paid_b").sum().cast(nw.Int64), *month_span(),
-    )
+    ).join(people(prepare(ctx)), on="id_number", how="left")
     same_card = nw.col("card_no") == nw.col("card_b")
     return agg.with_columns(
         evidence=nw.concat_str([

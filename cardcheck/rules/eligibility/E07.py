@@ -18,7 +18,6 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_id, month_text, text
-from cardcheck.rules.payment.attribution import prepare
 from cardcheck.rules.payment.evidence import count, money
 from cardcheck.rules.payment.periods import NO_END, NO_START, month_of, usable
 from cardcheck.rules.payment.receipts import receipts_or_empty
@@ -55,9 +54,7 @@ def check(ctx: Context) -> nw.LazyFrame:
             nw.col("hi").max(),
         )
     )
-    att = prepare(ctx) if ctx.has("payments") else None
-    got = receipts_or_empty(att, ctx.table("roll")).select(
-        "id_number", "fund", "period", "paid")
+    got = receipts_or_empty(ctx).select("id_number", "fund", "period", "paid")
     paid = (
         both.select("id_number", "fund", "source_region", "lo", "hi")
         .join(got, on=["id_number", "fund"], how="inner")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_id, text
-from cardcheck.rules.payment.attribution import month_span, prepare
+from cardcheck.rules.payment.attribution import month_span
 from cardcheck.rules.payment.evidence import count, money, span
 from cardcheck.rules.payment.periods import usable
 from cardcheck.rules.payment.receipts import receipts_or_empty
@@ -85,8 +85,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     else:
         links = links.with_columns(filed=nw.lit(None).cast(nw.Int32))
     links = links.filter((nw.col("filed") != 1).fill_null(True))
-    att = prepare(ctx) if ctx.has("payments") else None
-    got = receipts_or_empty(att, ctx.table("roll")).group_by("id_number", "fund").agg(
+    got = receipts_or_empty(ctx).group_by("id_number", "fund").agg(
         nw.col("paid").sum().cast(nw.Int64).alias("amount"), *month_span(),
     )
     out = links.join(got, on=["id_number", "fund"], how="left").with_columns(

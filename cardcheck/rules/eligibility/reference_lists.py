@@ -23,7 +23,7 @@ from cardcheck.rules.base import Context, Rule, mask_id, text
 from cardcheck.rules.payment.attribution import month_span, prepare
 from cardcheck.rules.payment.evidence import count, money, span
 from cardcheck.rules.payment.periods import NO_END, NO_START, add_months, fmt_date, month_of, usable
-from cardcheck.rules.payment.receipts import PLACE, receipts
+from cardcheck.rules.payment.receipts import people, shared_receipts
 
 # Why each known list matters and its usual false positive (a new list gets the generic text).
 ABOUT = {
@@ -92,23 +92,22 @@ def check_list(spec: RefListSpec, ctx: Context) -> nw.LazyFrame:
         "id_number", start.alias("win_from"), end.alias("win_to"),
         _date(spec.window_from).alias("from_date"), _date(spec.window_to).alias("to_date"),
     )
-    got = receipts(prepare(ctx))
+    got = shared_receipts(ctx)
     if spec.excludes != ("all",):
         got = got.filter(nw.col("fund").is_in(list(spec.excludes)))
+    keep = ["household_id", "entry_type", "card_no", "from_date"]
     inside = (
         got.join(window, on="id_number", how="inner")
         .filter((nw.col("period") >= nw.col("win_from")) & (nw.col("period") <= nw.col("win_to")))
         # a month inside two windows of one person (two prison terms) counts once
         .group_by("id_number", "fund", "period").agg(
-            *(nw.col(c).min() for c in [*PLACE, "entry_type", "card_no", "from_date"]),
-            nw.col("to_date").max(), nw.col("paid").max(),
+            *(nw.col(c).min() for c in keep), nw.col("to_date").max(), nw.col("paid").max(),
         )
     )
     agg = inside.group_by("id_number", "fund").agg(
-        *(nw.col(c).min() for c in [*PLACE, "entry_type", "card_no", "from_date"]),
-        nw.col("to_date").max(), nw.col("paid").sum().cast(nw.Int64).alias("amount"),
-        *month_span(),
-    )
+        *(nw.col(c).min() for c in keep), nw.col("to_date").max(),
+        nw.col("paid").sum().cast(nw.Int64).alias("amount"), *month_span(),
+    ).join(people(prepare(ctx)), on="id_number", how="left")
     when_text = [nw.lit(_label(ctx.config, spec.kind, spec.window_from) + " "),
                  text(nw.col("from_date"))] if spec.window_from else [nw.lit("名单在册")]
     if spec.window_to:

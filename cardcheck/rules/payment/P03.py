@@ -26,7 +26,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     att = prepare(ctx)
     tol = int(ctx.params["tolerance_fen"])
     per = (
-        att.attributed
+        att.with_approved()
         .filter(~nw.col("fund").is_in(one_off_funds(ctx.config)) & ~nw.col("approved").is_null())
         .group_by(*ENTRY, "period").agg(
             nw.col("amount").sum().cast(nw.Int64).alias("paid"), nw.len().alias("n_payments"),

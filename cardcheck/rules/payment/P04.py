@@ -26,7 +26,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     base = nw.when(nw.col("approved").is_null()).then(nw.col("largest")) \
         .otherwise(nw.col("approved"))
     per = (
-        att.attributed.group_by(*ENTRY, "period").agg(
+        att.with_approved().group_by(*ENTRY, "period").agg(
             nw.col("amount").sum().cast(nw.Int64).alias("paid"), nw.len().alias("n_payments"),
             nw.col("amount").max().alias("largest"), nw.col("approved").max(),
             nw.col("card_no").n_unique().alias("n_cards"),

@@ -18,20 +18,15 @@ import narwhals.stable.v2 as nw
 from cardcheck.rules.base import Context, Rule, text
 from cardcheck.rules.payment.attribution import ENTRY, month_span, prepare, with_place
 from cardcheck.rules.payment.evidence import count, money, span, who
-from cardcheck.rules.payment.periods import day_number, days_in_month, deadline_of, month_first_day
+from cardcheck.rules.payment.periods import deadline_of, with_days_late
 
 
 def check(ctx: Context) -> nw.LazyFrame:
     att = prepare(ctx)
-    dim = days_in_month(nw.col("period"))
-    due_day = nw.when(nw.col("deadline") < dim).then(nw.col("deadline")).otherwise(dim)
-    late = (
-        att.attributed.filter(~nw.col("period").is_null() & ~nw.col("pay_date").is_null())
-        .with_columns(deadline=deadline_of(ctx.config))
-        .with_columns(days_late=day_number(nw.col("pay_date"))
-                      - (month_first_day(nw.col("period")) + due_day - 1))
-        .filter(nw.col("days_late") > 0)
-    )
+    late = with_days_late(
+        att.attributed.filter(~nw.col("period").is_null() & ~nw.col("pay_date").is_null()),
+        "pay_date", "period", deadline_of(ctx.config),
+    ).with_columns(deadline=deadline_of(ctx.config)).filter(nw.col("days_late") > 0)
     agg = late.group_by(ENTRY).agg(
         nw.col("amount").sum().cast(nw.Int64), nw.col("days_late").max(),
         nw.col("deadline").max(), *month_span(),

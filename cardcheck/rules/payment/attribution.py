@@ -143,8 +143,8 @@ def _shape(lf: nw.LazyFrame) -> nw.LazyFrame:
 def attribute(roll: nw.LazyFrame, payments: nw.LazyFrame, config: Config,
               rows: nw.LazyFrame | None = None) -> nw.LazyFrame:
     """Payments with their entry: every payment column (its own ID as `pay_id_number`) plus
-    entry_type, entry_key, fund, household_id, id_number (the entry's), period, approved,
-    matched_by (card / id) and unattributed_reason (null when attributed)."""
+    entry_type, entry_key, fund, period, matched_by (card / id) and unattributed_reason (null
+    when attributed). `with_approved` adds the approved amount, `entries` who the entry is."""
     rows = roll_rows(roll, config) if rows is None else rows
     link = ["k_card", *ENTRY, "family", "member_id"]
     cardmap = rows.filter(~nw.col("card_no").is_null()) \
@@ -179,17 +179,18 @@ def attribute(roll: nw.LazyFrame, payments: nw.LazyFrame, config: Config,
         .then(nw.lit(FUND_NOT_ON_ROLL)).otherwise(nw.lit(CARD_NOT_ON_ROLL)),
     )
     resolved = nw.concat([by_card, amb_card, by_id, amb_id, _shape(left)], how="vertical")
-
-    out = (
+    return (
         pays.join(resolved, on=KEYS, how="left").drop(*KEYS)
         .rename({"id_number": "pay_id_number"})
         .with_columns(period=nw.when(nw.col("memo_period").is_null()).then(nw.col("pay_month"))
                       .otherwise(nw.col("memo_period")).cast(nw.Int32))
     )
-    info = entries(rows).select(*ENTRY, "household_id", "id_number")
-    got = out.filter(nw.col("unattributed_reason").is_null())
-    approved = approved_for(got, rows)
-    return out.join(info, on=ENTRY, how="left").join(approved, on=[*ENTRY, "period"], how="left")
+
+
+def with_approved(attributed: nw.LazyFrame, rows: nw.LazyFrame) -> nw.LazyFrame:
+    """Attributed payments with the approved amount of their entry and period (null when the
+    entry is not active in that period)."""
+    return attributed.join(approved_for(attributed, rows), on=[*ENTRY, "period"], how="left")
 
 
 def covered_months(payments: nw.LazyFrame, min_share: float) -> nw.LazyFrame:
@@ -214,8 +215,9 @@ def covered_months(payments: nw.LazyFrame, min_share: float) -> nw.LazyFrame:
 
 @dataclass
 class Attribution:
-    """What the payment and eligibility rules share, all lazy."""
+    """What the payment and eligibility rules share, all lazy; built once per run."""
 
+    ctx: Context
     rows: nw.LazyFrame  # roll rows with entry keys (roll_rows)
     entries: nw.LazyFrame  # one row per entry (entries)
     payments: nw.LazyFrame  # every payment with its entry (attribute)
@@ -224,11 +226,19 @@ class Attribution:
     def attributed(self) -> nw.LazyFrame:
         return self.payments.filter(nw.col("unattributed_reason").is_null())
 
+    def with_approved(self) -> nw.LazyFrame:
+        """Attributed payments with `approved` (see with_approved)."""
+        return self.ctx.once("attribution.approved",
+                             lambda: with_approved(self.attributed, self.rows))
+
 
 def prepare(ctx: Context) -> Attribution:
-    rows = roll_rows(ctx.table("roll"), ctx.config)
-    pays = attribute(ctx.table("roll"), ctx.table("payments"), ctx.config, rows=rows)
-    return Attribution(rows=rows, entries=entries(rows), payments=pays)
+    """The run's attribution: roll rows, entries and attributed payments, shared by the rules."""
+    rows = ctx.once("attribution.rows", lambda: roll_rows(ctx.table("roll"), ctx.config))
+    ents = ctx.once("attribution.entries", lambda: entries(rows))
+    pays = ctx.once("attribution.payments",
+                    lambda: attribute(ctx.table("roll"), ctx.table("payments"), ctx.config, rows))
+    return Attribution(ctx=ctx, rows=rows, entries=ents, payments=pays)
 
 
 def with_place(per_entry: nw.LazyFrame, ents: nw.LazyFrame) -> nw.LazyFrame:

@@ -42,17 +42,30 @@ def civil_day(y: nw.Expr, m: nw.Expr, d: nw.Expr) -> nw.Expr:
     return (era * 146097 + doe - 719468).cast(nw.Int64)
 
 
-def day_number(date: nw.Expr) -> nw.Expr:
-    return civil_day(date.dt.year(), date.dt.month(), date.dt.day())
+def with_days_late(lf: nw.LazyFrame, pay_date: str, period: str, deadline: nw.Expr) -> nw.LazyFrame:
+    """Add `days_late`: days from the deadline day of month `period` (capped at the month's last
+    day) to `pay_date`; 0 or less is on time.
 
-
-def month_first_day(yyyymm: nw.Expr) -> nw.Expr:
-    """Day number of the first day of month yyyymm."""
-    return civil_day(yyyymm // 100, yyyymm % 100, nw.lit(1))
-
-
-def days_in_month(yyyymm: nw.Expr) -> nw.Expr:
-    return month_first_day(add_months(yyyymm, 1)) - month_first_day(yyyymm)
+    Built in stages of plain columns: the same arithmetic as one nested expression is expanded
+    in full by SQL engines and is many times slower there."""
+    p = nw.col(period).cast(nw.Int64)
+    lf = lf.with_columns(
+        _dl=deadline.cast(nw.Int64), _py=p // 100, _pm=p % 100,
+        _ny=nw.when(p % 100 == 12).then(p // 100 + 1).otherwise(p // 100),
+        _nm=nw.when(p % 100 == 12).then(nw.lit(1)).otherwise(p % 100 + 1),
+        _y=nw.col(pay_date).dt.year(), _m=nw.col(pay_date).dt.month(),
+        _d=nw.col(pay_date).dt.day(),
+    ).with_columns(
+        _first=civil_day(nw.col("_py"), nw.col("_pm"), nw.lit(1)),
+        _next=civil_day(nw.col("_ny"), nw.col("_nm"), nw.lit(1)),
+        _paid=civil_day(nw.col("_y"), nw.col("_m"), nw.col("_d")),
+    ).with_columns(
+        _due=nw.when(nw.col("_dl") < nw.col("_next") - nw.col("_first")).then(nw.col("_dl"))
+        .otherwise(nw.col("_next") - nw.col("_first")),
+    )
+    return lf.with_columns(
+        days_late=nw.col("_paid") - (nw.col("_first") + nw.col("_due") - 1),
+    ).drop("_dl", "_py", "_pm", "_ny", "_nm", "_y", "_m", "_d", "_first", "_next", "_paid", "_due")
 
 
 def fund_map(config: Config, values: dict[str, Any], col: str = "fund",

@@ -3,58 +3,78 @@
 Person-level funds: the person's attributed payments. Household-level funds: every member with a
 usable ID receives their share — the member row's monthly_amount, or the household's payment if
 that is smaller or the row has no amount. Members whose row is not active in the month are left
-out, unless no member is active (a household paid after it ended: everyone listed counts).
+out, unless the household as a whole is not active then (paid before its first member started
+or after its last member ended: everyone listed counts).
+
+The frame is long (people × months), so it carries keys and money only; `people` gives the
+name and place to join onto the few rows a rule reports.
 """
 
 from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
-from cardcheck.rules.payment.attribution import ENTRY, Attribution
+from cardcheck.rules.base import Context
+from cardcheck.rules.payment.attribution import ENTRY, Attribution, prepare
 
-PLACE = ["name", "household_id", "region_code", "township", "village"]
-RECEIPTS = ["id_number", *PLACE, "entry_type", "fund", "period", "card_no", "paid"]
+RECEIPTS = ["id_number", "household_id", "entry_type", "fund", "period", "card_no", "paid"]
+PEOPLE = ["id_number", "name", "region_code", "township", "village"]
 
 
 def receipts(att: Attribution) -> nw.LazyFrame:
-    """One row per (usable id_number, fund, period) received: RECEIPTS columns, paid in fen."""
+    """One row per (usable id_number, entry, period) received: RECEIPTS columns, paid in fen."""
     per = att.attributed.group_by(*ENTRY, "period").agg(
         nw.col("amount").sum().cast(nw.Int64).alias("paid"), nw.col("card_no").min(),
     )
     person = (
         per.filter(nw.col("entry_type") == "person")
-        .join(att.entries.select(*ENTRY, "id_number", *PLACE), on=ENTRY, how="inner")
+        .join(att.entries.select(*ENTRY, "id_number", "household_id"), on=ENTRY, how="inner")
         .filter(~nw.col("id_number").is_null())
     )
-    members = att.rows.filter(
-        (nw.col("entry_type") == "household") & ~nw.col("member_id").is_null()
-    ).select(*ENTRY, nw.col("member_id").alias("id_number"), *PLACE, "monthly_amount",
-             "start_month", "end_month")
-    active = (nw.col("start_month") <= nw.col("period")) & (nw.col("end_month") >= nw.col("period"))
+    # one row per member (a member listed twice: the larger amount, the widest span)
+    members = (
+        att.rows.filter((nw.col("entry_type") == "household") & ~nw.col("member_id").is_null())
+        .group_by(*ENTRY, "member_id").agg(
+            nw.col("household_id").min(), nw.col("monthly_amount").max().alias("share"),
+            nw.col("start_month").min(), nw.col("end_month").max(),
+        )
+        .join(att.entries.select(*ENTRY, nw.col("start_month").alias("hh_start"),
+                                 nw.col("end_month").alias("hh_end")), on=ENTRY, how="inner")
+        .rename({"member_id": "id_number"})
+    )
+    period = nw.col("period")
+    counted = (
+        ((nw.col("start_month") <= period) & (nw.col("end_month") >= period))
+        | (period < nw.col("hh_start")) | (period > nw.col("hh_end"))
+    )
     household = (
         per.filter(nw.col("entry_type") == "household")
         .join(members, on=ENTRY, how="inner")
-        .with_columns(active=active.cast(nw.Int32))
-        .with_columns(any_active=nw.col("active").max().over(*ENTRY, "period"))
-        .filter((nw.col("active") == 1) | (nw.col("any_active") == 0))
-        .group_by(*ENTRY, "period", "id_number").agg(
-            *(nw.col(c).min() for c in PLACE), nw.col("monthly_amount").max().alias("share"),
-            nw.col("paid").max(), nw.col("card_no").min(),
-        )
+        .filter(counted)
         .with_columns(paid=nw.when(nw.col("share").is_null() | (nw.col("share") > nw.col("paid")))
                       .then(nw.col("paid")).otherwise(nw.col("share")))
     )
     return nw.concat([person.select(RECEIPTS), household.select(RECEIPTS)], how="vertical")
 
 
-def receipts_or_empty(att: Attribution | None, like: nw.LazyFrame) -> nw.LazyFrame:
-    """receipts(att), or an empty frame of the same columns when there are no payments.
+def shared_receipts(ctx: Context) -> nw.LazyFrame:
+    """receipts() of the run's attribution, computed once per run."""
+    return ctx.once("attribution.receipts", lambda: receipts(prepare(ctx)))
 
-    `like` is any lazy frame of the engine in use (its first row is never read)."""
-    if att is not None:
-        return receipts(att)
-    s, i = nw.String(), nw.Int64()
-    types = {c: s for c in RECEIPTS} | {"period": nw.Int32(), "paid": i}
-    return like.head(0).with_columns(
+
+def people(att: Attribution) -> nw.LazyFrame:
+    """Name and place of every usable ID on the roll (PEOPLE columns), one row per person."""
+    return att.rows.filter(~nw.col("member_id").is_null()).group_by("member_id").agg(
+        *(nw.col(c).min() for c in PEOPLE[1:])
+    ).rename({"member_id": "id_number"})
+
+
+def receipts_or_empty(ctx: Context) -> nw.LazyFrame:
+    """shared_receipts(ctx), or an empty frame of the same columns when no payments are given."""
+    if ctx.has("payments"):
+        return shared_receipts(ctx)
+    s = nw.String()
+    types = {c: s for c in RECEIPTS} | {"period": nw.Int32(), "paid": nw.Int64()}
+    return ctx.table("roll").head(0).with_columns(
         *(nw.lit(None).cast(t).alias(c) for c, t in types.items())
     ).select(RECEIPTS)
