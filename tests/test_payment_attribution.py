@@ -1,0 +1,226 @@
+"""The attribution of payments to roll entries and the helpers P01–P06 and E01–E08 share, on
+polars and DuckDB: exact rows, reasons, periods, approved amounts, covered months, receipts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import narwhals.stable.v2 as nw
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cardcheck.casefile import frames
+from cardcheck.config import load_config
+from cardcheck.engines import make_engine
+from cardcheck.rules.base import Context
+from cardcheck.rules.payment.attribution import (
+    approved_for,
+    attribute,
+    covered_months,
+    prepare,
+    roll_rows,
+)
+from cardcheck.rules.payment.periods import add_months, with_days_late
+from cardcheck.rules.payment.receipts import shared_receipts
+
+CONFIG = load_config()
+ENGINES = ["polars", "duckdb"]
+
+A, B, C, D = "110101195001010016", "110101195201010028", "110101194001010013", "110101201001010015"
+E = "110101201201010012"
+
+
+def run(engine: str, tables: dict[str, list[dict[str, Any]]],
+        fn: Callable[[Context], nw.LazyFrame]) -> pl.DataFrame:
+    eng = make_engine(engine)
+    try:
+        lazies = {k: eng.lazy(v) for k, v in frames(tables, CONFIG).items()}
+        ctx = Context(tables=lazies, config=CONFIG, materialize=eng.materialize)
+        return eng.collect(fn(ctx))
+    finally:
+        eng.close()
+
+
+def rows(df: pl.DataFrame, cols: list[str]) -> list[tuple[Any, ...]]:
+    return sorted(df.select(cols).rows(), key=lambda r: tuple(str(v) for v in r))
+
+
+ROLL = [
+    {"household_id": "H1", "name": "张三", "id_number": A, "relation": "户主", "fund": "农村低保",
+     "monthly_amount": 30000, "card_no": "C1"},
+    {"household_id": "H1", "name": "李梅", "id_number": B, "relation": "配偶", "fund": "农村低保",
+     "monthly_amount": 20000, "card_no": "C1"},
+    {"household_id": "H2", "name": "王五", "id_number": C, "fund": "特困供养",
+     "monthly_amount": 80000, "card_no": "C2"},
+    {"household_id": "H2", "name": "王五", "id_number": C, "fund": "困难残疾人生活补贴",
+     "monthly_amount": 10000, "card_no": "C2"},
+    # a guardian's card carrying two orphans' allowances
+    {"household_id": "H3", "name": "孙小", "id_number": D, "fund": "孤儿基本生活费",
+     "monthly_amount": 120000, "card_no": "C3", "payee_name": "孙七"},
+    {"household_id": "H3", "name": "孙二", "id_number": E, "fund": "孤儿基本生活费",
+     "monthly_amount": 120000, "card_no": "C3", "payee_name": "孙七"},
+]
+
+
+def pay(card: str, memo: str | None, amount: int = 100, day: str = "2023-04-10",
+        id_number: str | None = None) -> dict[str, Any]:
+    return {"pay_date": day, "card_no": card, "memo": memo, "amount": amount,
+            "id_number": id_number}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_way_a_payment_is_matched_or_not(engine: str) -> None:
+    payments = [
+        pay("C1", "2023年03月农村低保", day="2023-04-02"),  # fund and period from the memo
+        pay("C1", "低保金"),  # the family names 农村低保 on this card
+        pay("C2", "特困供养"),  # one of the card's two funds
+        pay("C2", "代发"),  # a generic memo on a two-fund card: ambiguous
+        pay("C3", "孤儿生活费", id_number=E),  # the ID picks one of the two orphans
+        pay("C3", "孤儿生活费"),  # no ID: ambiguous between the two
+        pay("C9", "特困供养", id_number=C),  # a card off the roll, the ID finds the entry
+        pay("C9", "代发"),  # a card off the roll
+        pay("C1", "临时救助"),  # a fund the card does not carry
+    ]
+    got = run(engine, {"roll": ROLL, "payments": payments},
+              lambda ctx: attribute(ctx.table("roll"), ctx.table("payments"), ctx.config))
+    cols = ["card_no", "memo", "entry_type", "entry_key", "fund", "period", "matched_by",
+            "unattributed_reason"]
+    assert rows(got, cols) == rows(pl.DataFrame([
+        ("C1", "2023年03月农村低保", "household", "H1", "农村低保", 202303, "card", None),
+        ("C1", "低保金", "household", "H1", "农村低保", 202304, "card", None),
+        ("C2", "特困供养", "person", C, "特困供养", 202304, "card", None),
+        ("C2", "代发", None, None, None, 202304, "card", "ambiguous"),
+        ("C3", "孤儿生活费", "person", E, "孤儿基本生活费", 202304, "card", None),
+        ("C3", "孤儿生活费", None, None, "孤儿基本生活费", 202304, "card", "ambiguous"),
+        ("C9", "特困供养", "person", C, "特困供养", 202304, "id", None),
+        ("C9", "代发", None, None, None, 202304, None, "card_not_on_roll"),
+        ("C1", "临时救助", None, None, "临时救助", 202304, None, "fund_not_on_roll"),
+    ], schema=cols, orient="row"), cols)
+    assert got.height == len(payments)  # one row per payment, never more
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_approved_is_the_sum_of_active_members_counted_once(engine: str) -> None:
+    roll = [
+        {"household_id": "H1", "name": "张三", "id_number": A, "fund": "农村低保",
+         "monthly_amount": 30000, "card_no": "C1"},
+        # listed twice: counted once, at the larger amount
+        {"household_id": "H1", "name": "张三", "id_number": A, "fund": "农村低保",
+         "monthly_amount": 25000, "card_no": "C1"},
+        {"household_id": "H1", "name": "李梅", "id_number": B, "fund": "农村低保",
+         "monthly_amount": 20000, "card_no": "C1", "end_date": "2023-04-30"},
+        {"household_id": "H2", "name": "王五", "id_number": C, "fund": "特困供养",
+         "card_no": "C2", "start_date": "2023-05-01"},
+    ]
+
+    def approved(ctx: Context) -> nw.LazyFrame:
+        pairs = ctx.table("payments").select(
+            nw.lit("household").alias("entry_type"), nw.lit("H1").alias("entry_key"),
+            nw.lit("农村低保").alias("fund"), nw.col("pay_month").alias("period"),
+        )
+        person = ctx.table("payments").select(
+            nw.lit("person").alias("entry_type"), nw.lit(C).alias("entry_key"),
+            nw.lit("特困供养").alias("fund"), nw.col("pay_month").alias("period"),
+        )
+        return approved_for(nw.concat([pairs, person]), roll_rows(ctx.table("roll"), ctx.config))
+
+    payments = [pay("C1", None, day=d) for d in ("2023-04-10", "2023-05-10")]
+    got = run(engine, {"roll": roll, "payments": payments}, approved)
+    assert rows(got, ["entry_key", "period", "approved"]) == sorted([
+        ("H1", 202304, 50000), ("H1", 202305, 30000), (C, 202305, None),
+    ], key=lambda r: tuple(str(v) for v in r))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_covered_months_span_the_well_paid_months(engine: str) -> None:
+    cards = [f"C{i}" for i in range(10)]
+    payments = [pay(c, None, day=f"2023-{m:02d}-10") for m in (2, 3, 5) for c in cards]
+    payments += [pay(c, None, day="2023-04-10") for c in cards[:2]]  # a failed batch inside
+    payments += [pay("C0", "2022年01月", day="2023-05-10")]  # a stray period
+    payments += [pay(c, None, day="2023-06-10") for c in cards[:4]]  # a thin last month
+    got = run(engine, {"roll": ROLL, "payments": payments},
+              lambda ctx: covered_months(prepare(ctx).payments, 0.5))
+    assert sorted(got.get_column("period").to_list()) == [202302, 202303, 202304, 202305]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_receipts_give_each_member_their_share(engine: str) -> None:
+    roll = ROLL[:3] + [
+        {"household_id": "H4", "name": "赵六", "id_number": D, "relation": "户主",
+         "fund": "城市低保", "monthly_amount": 40000, "card_no": "C4",
+         "end_date": "2023-03-31"},
+        {"household_id": "H4", "name": "赵七", "id_number": E, "fund": "城市低保",
+         "monthly_amount": 10000, "card_no": "C4", "end_date": "2023-02-28"},
+    ]
+    payments = [
+        pay("C1", "农村低保", 50000, "2023-04-10"),
+        pay("C1", "农村低保", 15000, "2023-05-10"),  # short-paid: B's share is capped
+        pay("C2", "特困供养", 80000, "2023-04-10"),
+        pay("C4", "城市低保", 50000, "2023-03-10"),  # only 赵六 is active in March
+        pay("C4", "城市低保", 50000, "2023-05-10"),  # after the household ended: both count
+    ]
+    got = run(engine, {"roll": roll, "payments": payments}, shared_receipts)
+    assert rows(got, ["id_number", "household_id", "fund", "period", "paid"]) == sorted([
+        (A, "H1", "农村低保", 202304, 30000), (B, "H1", "农村低保", 202304, 20000),
+        (A, "H1", "农村低保", 202305, 15000), (B, "H1", "农村低保", 202305, 15000),
+        (C, "H2", "特困供养", 202304, 80000),
+        (D, "H4", "城市低保", 202303, 40000),
+        (D, "H4", "城市低保", 202305, 40000), (E, "H4", "城市低保", 202305, 10000),
+    ], key=lambda r: tuple(str(v) for v in r))
+
+
+def test_a_shared_frame_is_built_once_per_run() -> None:
+    built: list[int] = []
+    materialised: list[int] = []
+
+    def build() -> nw.LazyFrame:
+        built.append(1)
+        return nw.from_native(pl.LazyFrame({"x": [1]}))
+
+    def materialize(lf: nw.LazyFrame) -> nw.LazyFrame:
+        materialised.append(1)
+        return lf
+
+    shared: dict[str, nw.LazyFrame] = {}
+    for _ in range(3):  # three rules of one run
+        ctx = Context(tables={}, config=CONFIG, shared=shared, materialize=materialize)
+        ctx.once("k", build)
+    assert (len(built), len(materialised)) == (1, 1)
+
+
+# ---------------------------------------------------------------- month and day arithmetic
+
+dates = st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2040, 12, 31))
+
+
+def _deadline(period: int, day: int) -> dt.date:
+    y, m = divmod(period, 100)
+    nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
+    last = (nxt - dt.timedelta(days=1)).day
+    return dt.date(y, m, min(day, last))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(dates, dates, st.integers(1, 31)), min_size=1, max_size=40),
+       st.integers(-30, 30))
+def test_days_late_and_month_steps_agree_with_the_calendar(
+        cases: list[tuple[dt.date, dt.date, int]], step: int) -> None:
+    df = pl.DataFrame({
+        "pay_date": [c[0] for c in cases],
+        "period": [c[1].year * 100 + c[1].month for c in cases],
+        "deadline": [c[2] for c in cases],
+    }, schema={"pay_date": pl.Date, "period": pl.Int32, "deadline": pl.Int64})
+    lf = with_days_late(nw.from_native(df.lazy()), "pay_date", "period", nw.col("deadline"))
+    got = lf.with_columns(later=add_months(nw.col("period"), step)).collect().to_native()
+    want_late = [(p - _deadline(per, d)).days for p, per, d in
+                 zip(df["pay_date"], df["period"], df["deadline"], strict=True)]
+    assert got["days_late"].to_list() == want_late
+    want_month = []
+    for per in df["period"]:
+        idx = (per // 100) * 12 + per % 100 - 1 + step
+        want_month.append((idx // 12) * 100 + idx % 12 + 1)
+    assert got["later"].to_list() == want_month
