@@ -132,7 +132,8 @@ def e08(w: World) -> None:
 
     row = w.head(w.pick(("RURAL",))[0])
     official(row, row["household_id"], "村民委员会委员")
-    w.truth("E08", id_number=row["id_number"], note="a village committee member is himself on 低保")
+    w.truth("E08", household_id=row["household_id"],
+            note="a village committee member is himself on 低保 (his household with him)")
     row = w.head(w.pick(("RURAL",), min_size=2)[0])
     cadre = w.take("E08 official")
     official({**cadre, "township": row["township"], "village": row["village"]}, row["household_id"],

@@ -61,14 +61,14 @@ def check(ctx: Context) -> nw.LazyFrame:
         .with_columns(_hh=nw.col("household_id").fill_null(
             nw.concat_str([nw.lit("card:"), nw.col("card_no")])))
     )
-    # the collecting account's totals as windows, so the pairs are computed once
-    over = ("counterparty_account",)
-    hubs = pairs.with_columns(
-        n_households=nw.col("_hh").n_unique().over(*over),
-        n_cards=nw.col("card_no").n_unique().over(*over),
-        hub_amount=nw.col("amount").sum().over(*over).cast(nw.Int64),
-        hub_name=nw.col("counterparty_name").min().over(*over),
+    # the collecting account's totals by group-by and join (Spark has no distinct-count window)
+    totals = pairs.group_by("counterparty_account").agg(
+        nw.col("_hh").n_unique().alias("n_households"),
+        nw.col("card_no").n_unique().alias("n_cards"),
+        nw.col("amount").sum().cast(nw.Int64).alias("hub_amount"),
+        nw.col("counterparty_name").min().alias("hub_name"),
     ).filter(nw.col("n_households") >= min_hh)
+    hubs = pairs.join(totals, on="counterparty_account", how="inner")
     pct = (nw.col("amount") * 100 // nw.col("credit")).cast(nw.Int64)
     return (
         hubs.join(households(roll).drop("head_id"), on="household_id", how="left")
