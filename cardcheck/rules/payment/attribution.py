@@ -140,22 +140,21 @@ def _shape(lf: nw.LazyFrame) -> nw.LazyFrame:
     )
 
 
-def attribute(roll: nw.LazyFrame, payments: nw.LazyFrame, config: Config,
-              rows: nw.LazyFrame | None = None) -> nw.LazyFrame:
-    """Payments with their entry: every payment column (its own ID as `pay_id_number`) plus
-    entry_type, entry_key, fund, period, matched_by (card / id) and unattributed_reason (null
-    when attributed). `with_approved` adds the approved amount, `entries` who the entry is."""
-    rows = roll_rows(roll, config) if rows is None else rows
+def payment_keys(payments: nw.LazyFrame) -> nw.LazyFrame:
+    """Payments with the columns attribution depends on, nulls as '' (KEYS)."""
+    return payments.with_columns(
+        k_card=nw.col("card_no").fill_null(""), k_id=nw.col("id_number").fill_null(""),
+        k_fund=nw.col("memo_fund").fill_null(""), k_fam=nw.col("memo_family").fill_null(""),
+    )
+
+
+def resolve(keys: nw.LazyFrame, rows: nw.LazyFrame) -> nw.LazyFrame:
+    """The entry (or the reason there is none) of each distinct KEYS combination."""
     link = ["k_card", *ENTRY, "family", "member_id"]
     cardmap = rows.filter(~nw.col("card_no").is_null()) \
         .with_columns(k_card=nw.col("card_no")).select(link).unique()
     idmap = rows.filter(~nw.col("member_id").is_null()) \
         .with_columns(k_id=nw.col("member_id")).select("k_id", *ENTRY, "family").unique()
-    pays = payments.with_columns(
-        k_card=nw.col("card_no").fill_null(""), k_id=nw.col("id_number").fill_null(""),
-        k_fund=nw.col("memo_fund").fill_null(""), k_fam=nw.col("memo_family").fill_null(""),
-    )
-    keys = pays.select(KEYS).unique()
 
     on_card = keys.join(cardmap, on="k_card", how="inner")
     cand = on_card.filter(_fund_ok()).with_columns(
@@ -178,13 +177,30 @@ def attribute(roll: nw.LazyFrame, payments: nw.LazyFrame, config: Config,
         unattributed_reason=nw.when(nw.col("on_roll").fill_null(False))
         .then(nw.lit(FUND_NOT_ON_ROLL)).otherwise(nw.lit(CARD_NOT_ON_ROLL)),
     )
-    resolved = nw.concat([by_card, amb_card, by_id, amb_id, _shape(left)], how="vertical")
+    return nw.concat([by_card, amb_card, by_id, amb_id, _shape(left)], how="vertical")
+
+
+def apply(payments: nw.LazyFrame, resolved: nw.LazyFrame) -> nw.LazyFrame:
+    """Join the resolved keys back onto every payment; add its period."""
     return (
-        pays.join(resolved, on=KEYS, how="left").drop(*KEYS)
+        payment_keys(payments).join(resolved, on=KEYS, how="left").drop(*KEYS)
         .rename({"id_number": "pay_id_number"})
         .with_columns(period=nw.when(nw.col("memo_period").is_null()).then(nw.col("pay_month"))
                       .otherwise(nw.col("memo_period")).cast(nw.Int32))
     )
+
+
+def attribute(roll: nw.LazyFrame, payments: nw.LazyFrame, config: Config,
+              rows: nw.LazyFrame | None = None) -> nw.LazyFrame:
+    """Payments with their entry: every payment column (its own ID as `pay_id_number`) plus
+    entry_type, entry_key, fund, period, matched_by (card / id) and unattributed_reason (null
+    when attributed). `with_approved` adds the approved amount, `entries` who the entry is.
+
+    Matching runs on the distinct KEYS of the payments (far fewer than payments), then joins
+    back; `prepare` does the same in steps materialised once per run."""
+    rows = roll_rows(roll, config) if rows is None else rows
+    keys = payment_keys(payments).select(KEYS).unique()
+    return apply(payments, resolve(keys, rows))
 
 
 def with_approved(attributed: nw.LazyFrame, rows: nw.LazyFrame) -> nw.LazyFrame:
@@ -236,8 +252,10 @@ def prepare(ctx: Context) -> Attribution:
     """The run's attribution: roll rows, entries and attributed payments, shared by the rules."""
     rows = ctx.once("attribution.rows", lambda: roll_rows(ctx.table("roll"), ctx.config))
     ents = ctx.once("attribution.entries", lambda: entries(rows))
-    pays = ctx.once("attribution.payments",
-                    lambda: attribute(ctx.table("roll"), ctx.table("payments"), ctx.config, rows))
+    keys = ctx.once("attribution.keys",
+                    lambda: payment_keys(ctx.table("payments")).select(KEYS).unique())
+    resolved = ctx.once("attribution.resolved", lambda: resolve(keys, rows))
+    pays = ctx.once("attribution.payments", lambda: apply(ctx.table("payments"), resolved))
     return Attribution(ctx=ctx, rows=rows, entries=ents, payments=pays)
 
 
