@@ -230,11 +230,20 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
     )
 
 
+def defaults_folder() -> Any:
+    """configs/ as installed (package cardcheck.configs), or beside the package in a checkout
+    (tests run from the repository import the source tree, where the mapping does not exist)."""
+    try:
+        return resources.files("cardcheck.configs")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "configs"
+
+
 def load_config(user_file: str | Path | None = None) -> Config:
     """Defaults from configs/, then the user's file on top; validated as a whole."""
     raw: dict[str, Any] = {}
     texts = []
-    folder = resources.files("cardcheck.configs")
+    folder = defaults_folder()
     for name in DEFAULT_FILES:
         res = folder / name
         if res.is_file():
