@@ -121,9 +121,9 @@ def report(households: int, rows: dict[str, int], results: dict[str, list[tuple[
     for engine, per_run in stages.items():
         full = med[f"check {engine} (full)"][0]
         core = med[f"check {engine} (core rules, no Excel)"][0]
-        lines += ["", f"{engine}: full check = {full / floor:.1f}× the read floor, "
+        lines += ["", (f"{engine}: full check = {full / floor:.1f}× the read floor, "
                   f"{full / base:.1f}× the DuckDB baseline; core rules = {core / base:.1f}× "
-                  "the baseline", "", f"| stage ({engine}) | median s |", "|---|---:|"]
+                  "the baseline"), "", f"| stage ({engine}) | median s |", "|---|---:|"]
         names = list(per_run[0])
         lines += [f"| {n} | {statistics.median(r.get(n, 0.0) for r in per_run):.2f} |"
                   for n in names]

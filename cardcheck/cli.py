@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -54,26 +53,26 @@ def internal_error(error: Exception, out: Path | None) -> None:
 
 @app.command()
 def check(
-    inputs: Optional[Path] = typer.Option(None, "--inputs", metavar="DIR", help="A folder (or its inputs.yaml) naming every input file, as `cardcheck demo` writes; options below override it."),
-    roll: Optional[Path] = typer.Option(None, "--roll", metavar="FILE", help="The roll of beneficiaries (救助对象名册)."),
-    accounts: Optional[Path] = typer.Option(None, "--accounts", metavar="FILE", help="The bank's account master (账户信息)."),
-    payments: Optional[list[Path]] = typer.Option(None, "--payments", metavar="FILE", help="Disbursement detail (代发明细); may repeat."),
-    transactions: Optional[list[Path]] = typer.Option(None, "--transactions", metavar="FILE", help="Card transactions (交易流水); may repeat."),
-    ref: Optional[list[str]] = typer.Option(None, "--ref", metavar="KIND=PATH", help="A reference list as KIND=PATH (deaths, prisoners, payroll, business, pensions, officials, relatives, or a kind your config adds); may repeat."),
-    other_roll: Optional[list[Path]] = typer.Option(None, "--other-roll", metavar="FILE", help="A roll of another region, for cross-region duplicates (E07); may repeat."),
-    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings, merged over the defaults in configs/."),
+    inputs: Path | None = typer.Option(None, "--inputs", metavar="DIR", help="A folder (or its inputs.yaml) naming every input file, as `cardcheck demo` writes; options below override it."),
+    roll: Path | None = typer.Option(None, "--roll", metavar="FILE", help="The roll of beneficiaries (救助对象名册)."),
+    accounts: Path | None = typer.Option(None, "--accounts", metavar="FILE", help="The bank's account master (账户信息)."),
+    payments: list[Path] | None = typer.Option(None, "--payments", metavar="FILE", help="Disbursement detail (代发明细); may repeat."),
+    transactions: list[Path] | None = typer.Option(None, "--transactions", metavar="FILE", help="Card transactions (交易流水); may repeat."),
+    ref: list[str] | None = typer.Option(None, "--ref", metavar="KIND=PATH", help="A reference list as KIND=PATH (deaths, prisoners, payroll, business, pensions, officials, relatives, or a kind your config adds); may repeat."),
+    other_roll: list[Path] | None = typer.Option(None, "--other-roll", metavar="FILE", help="A roll of another region, for cross-region duplicates (E07); may repeat."),
+    config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings, merged over the defaults in configs/."),
     out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for findings.csv, rejects.csv, the workbook and the manifest."),
-    rules: Optional[str] = typer.Option(None, "--rules", metavar="CODES", help="Only these rule codes, comma-separated (e.g. C01,C04)."),
+    rules: str | None = typer.Option(None, "--rules", metavar="CODES", help="Only these rule codes, comma-separated (e.g. C01,C04)."),
     engine: str = typer.Option("polars", "--engine", metavar="NAME", help="polars (default), duckdb or spark."),
     spark_master: str = typer.Option("local[*]", "--spark-master", metavar="URL", help="Spark master URL, with --engine spark."),
-    spark_conf: Optional[list[str]] = typer.Option(None, "--spark-conf", metavar="KEY=VALUE", help="Spark setting KEY=VALUE; may repeat."),
+    spark_conf: list[str] | None = typer.Option(None, "--spark-conf", metavar="KEY=VALUE", help="Spark setting KEY=VALUE; may repeat."),
     stage: str = typer.Option("自查自纠", "--stage", metavar="STAGE", help="Campaign stage of this run: " + ", ".join(STAGES) + "."),
-    ledger: Optional[Path] = typer.Option(None, "--ledger", metavar="FILE", help="SQLite ledger of findings across runs (default OUT/cardcheck.db)."),
+    ledger: Path | None = typer.Option(None, "--ledger", metavar="FILE", help="SQLite ledger of findings across runs (default OUT/cardcheck.db)."),
     no_excel: bool = typer.Option(False, "--no-excel", help="Skip the Excel workbook."),
     unmask: bool = typer.Option(False, "--unmask", help="Show full ID and card numbers on screen and in the workbook."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
     profile: bool = typer.Option(False, "--profile", help="Print the time and memory of every stage."),
-    fail_on: Optional[str] = typer.Option(None, "--fail-on", metavar="SEVERITY", help="Exit 1 when a finding at or above this severity (high, medium, low) is found."),
+    fail_on: str | None = typer.Option(None, "--fail-on", metavar="SEVERITY", help="Exit 1 when a finding at or above this severity (high, medium, low) is found."),
 ) -> None:
     """Load every input, run the rule catalogue, and write the findings and reports."""
     from cardcheck.run import CheckOptions, run_check
@@ -91,7 +90,7 @@ def check(
     except CardcheckError as error:
         fail(error)
         return
-    except Exception as error:  # a bug: say so without a traceback full of data on screen
+    except Exception as error:  # noqa: BLE001 - a bug: its type on screen, no data
         internal_error(error, out)
         return
     raise typer.Exit(int(code))
@@ -117,7 +116,7 @@ def demo(
 
 
 @app.command("rules")
-def list_rules(config: Optional[Path] = typer.Option(None, "--config", help="Your YAML settings.")) -> None:
+def list_rules(config: Path | None = typer.Option(None, "--config", help="Your YAML settings.")) -> None:
     """List the rule catalogue: code, Chinese name, severity and what each needs."""
     from cardcheck.config import load_config
     from cardcheck.rules import catalogue

@@ -1,6 +1,6 @@
 """Commands of the ledger: `ledger import`, `ledger export` and `sample` (registered by cli.py)."""
 
-# ruff: noqa: B008  (typer declares options as argument defaults)
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 import yaml
 
-from cardcheck.config import _merge, _validate, load_config
 from cardcheck.casefile import frames
+from cardcheck.config import _merge, _validate, load_config
 from cardcheck.engine import run_rules
 from cardcheck.engines import make_engine
 from cardcheck.rules import catalogue
