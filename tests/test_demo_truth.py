@@ -55,3 +55,45 @@ def test_no_lookalike_is_flagged(demo_run) -> None:
     flagged = [row for row in truth.filter(pl.col("kind") == "lookalike").to_dicts()
                if matches(findings, row).height > 0]
     assert not flagged, f"look-alikes flagged: {flagged}"
+
+
+def test_counts_add_up_for_every_demo_file(demo_run) -> None:
+    import json
+
+    folder, _, _ = demo_run
+    manifest = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
+    counts = manifest["counts"]
+    assert len(counts) == 12  # roll, accounts, payments, transactions, 7 lists, other roll
+    for c in counts:
+        assert c["read"] == c["loaded"] + c["rejected"] + c["skipped"], c
+        assert c["loaded"] > 0, c
+    rejects = pl.read_csv(folder / "out" / "rejects.csv", infer_schema=False)
+    assert rejects.height == sum(c["rejected"] for c in counts)
+
+
+def test_rule_totals_reconcile_with_findings_file(demo_run) -> None:
+    import json
+
+    folder, findings, _ = demo_run
+    manifest = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
+    per_rule = {r["code"]: (r["count"], r["amount"]) for r in manifest["rules"]
+                if r["status"] == "ran"}
+    from_file = (findings.with_columns(pl.col("amount").cast(pl.Int64).fill_null(0))
+                 .group_by("rule").agg(pl.len(), pl.col("amount").sum()))
+    assert {r: (n, a) for r, n, a in from_file.iter_rows()} == {
+        r: v for r, v in per_rule.items() if v[0] > 0}
+    assert manifest["findings"] == findings.height
+
+
+def test_explain_works_on_a_finding_of_each_rule(demo_run) -> None:
+    from typer.testing import CliRunner
+
+    from cardcheck.cli import app
+
+    folder, findings, _ = demo_run
+    firsts = findings.group_by("rule").agg(pl.col("finding_id").min()).sort("rule")
+    assert firsts.height >= 23
+    for rule, finding_id in firsts.iter_rows():
+        result = CliRunner().invoke(app, ["explain", finding_id, "--out", str(folder / "out")])
+        assert result.exit_code == 0, (rule, result.output)
+        assert rule in result.output and finding_id in result.output, (rule, result.output[:300])
