@@ -267,9 +267,9 @@ def read_excel(data: bytes, path: Path, fmt: str, score: Scorer) -> Grid:
         out = {}
         for i in columns:
             sheet = reader.load_sheet(best_name, header_row=None, dtypes="boolean", use_columns=[i])
-            batch, _errors = sheet.to_arrow_with_errors()
-            s = pl.from_arrow(batch.column(0))
-            out[i] = pl.Series(f"n{i}", s).is_not_null().slice(header_index + 1)
+            # text cells cannot be booleans and come back null; to_polars needs no pyarrow
+            s = sheet.to_polars().to_series(0)
+            out[i] = s.rename(f"n{i}").is_not_null().slice(header_index + 1)
         return out
 
     return Grid(fmt, None, best_head, body, numeric, offset)
