@@ -4,7 +4,6 @@ and the summary on the terminal."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import sys
@@ -17,6 +16,7 @@ from rich.console import Console
 
 from cardcheck import __version__
 from cardcheck.errors import CardcheckError
+from cardcheck.ingest.sanity import sha256
 
 if TYPE_CHECKING:
     from cardcheck.progress import Progress
@@ -151,14 +151,6 @@ def manifest_options(opts: Any) -> dict[str, Any]:
         conf.append(f"{key}{sep}***" if secret and sep else item)
     raw["spark_conf"] = conf
     return {k: v for k, v in raw.items() if not any(w in k.lower() for w in SECRET_WORDS)}
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def input_paths(opts: Any, config: Any) -> dict[str, list[Path]]:

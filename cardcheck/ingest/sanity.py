@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,9 +25,17 @@ if TYPE_CHECKING:
 NEEDED = {"roll": "救助对象名册", "accounts": "账户信息", "payments": "代发明细"}
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
+    """SHA-256 of a file, read once per run (the manifest asks again for the same files)."""
+    path = Path(path)
+    stat = path.stat()
+    return _sha256_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -40,7 +49,7 @@ def same_files(paths: dict[str, list[Path]]) -> None:
             path = Path(path)
             if not path.is_file():
                 continue  # the reader says it is missing
-            digest = _sha256(path)
+            digest = sha256(path)
             if digest in seen:
                 first_kind, first = seen[digest]
                 a, b = (first.name, path.name) if first.name != path.name else (first, path)

@@ -23,7 +23,7 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config
 from cardcheck.errors import ConfigError
-from cardcheck.model import FINDINGS
+from cardcheck.model import FINDINGS, ID_USABLE
 
 NW_TYPES = {"String": nw.String(), "Int32": nw.Int32(), "Int64": nw.Int64(), "Boolean": nw.Boolean()}
 FINDINGS_NW = {c: NW_TYPES[str(t)] for c, t in FINDINGS.items()}
@@ -145,6 +145,11 @@ def mask_id(expr: nw.Expr) -> nw.Expr:
 def mask_card(expr: nw.Expr) -> nw.Expr:
     """6217****5678 style: first four and last four kept."""
     return nw.concat_str([expr.str.slice(0, 4), nw.lit("****"), expr.str.slice(-4)])
+
+
+def usable(col: str = "id_status") -> nw.Expr:
+    """The ID whose status is in `col` is a match key (ok, upgraded15 or a tokenize token)."""
+    return nw.col(col).is_in(list(ID_USABLE)).fill_null(False)
 
 
 def ym(date: nw.Expr) -> nw.Expr:

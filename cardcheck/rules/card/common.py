@@ -9,15 +9,9 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config
-from cardcheck.model import ID_USABLE
-from cardcheck.rules.base import month_text
+from cardcheck.rules.base import month_text, usable
 
 PLACE = ("region_code", "township", "village")
-
-
-def usable(col: str) -> nw.Expr:
-    """The ID in `col` is a usable 18-digit match key."""
-    return nw.col(col).is_in(list(ID_USABLE))
 
 
 # an ID column without a status column (payee_id, agent_id) is usable when it looks like an

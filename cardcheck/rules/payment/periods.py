@@ -12,7 +12,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config
-from cardcheck.model import ID_USABLE
+from cardcheck.rules.base import usable  # noqa: F401  (re-exported for payment rules)
 
 NO_START = 0  # a roll row without start_date is active from the beginning
 NO_END = 999912  # … and without end_date until further notice
@@ -88,11 +88,6 @@ def deadline_of(config: Config, col: str = "fund") -> nw.Expr:
 
 def one_off_funds(config: Config) -> list[str]:
     return [f.name for f in config.funds.values() if f.one_off]
-
-
-def usable(col: str = "id_status") -> nw.Expr:
-    """The ID number is a match key (valid 18 digits, or a legacy 15 upgraded)."""
-    return nw.col(col).is_in(list(ID_USABLE)).fill_null(False)
 
 
 def fmt_date(date: nw.Expr) -> nw.Expr:
