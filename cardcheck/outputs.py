@@ -51,8 +51,9 @@ def private_dir(path: Path) -> None:
         raise CardcheckError(f"--out {path}: exists and is not a folder") from None
 
 
-def write_csv(df: pl.DataFrame, path: Path) -> Path:
-    escape_formulas(df).write_csv(path, quote_style="non_numeric")
+def write_csv(df: pl.DataFrame, path: Path, **options: Any) -> Path:
+    """`df` as CSV, formula-escaped, owner-only (options go to polars' write_csv)."""
+    escape_formulas(df).write_csv(path, quote_style="non_numeric", **options)
     os.chmod(path, 0o600)
     return path
 
@@ -74,7 +75,7 @@ def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
     from cardcheck.ledger import STAGES, Ledger
     from cardcheck.ledger_io import ledger_findings
     from cardcheck.report import tables as T
-    from cardcheck.report.book import BookInput, build_and_write, workbook_name
+    from cardcheck.report.book import BookInput, build_and_write, cards_csv_path, workbook_name
     from cardcheck.report.spec import report_spec
     from cardcheck.report.terminal import SummaryInput, render
     from cardcheck.rules import catalogue
@@ -114,6 +115,7 @@ def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
                              suppressed=len(record.suppressed), unmask=opts.unmask)
             path = out / workbook_name(frames, spec.county)
             run.outputs["workbook"] = build_and_write(path, book)
+            run.outputs["cards"] = cards_csv_path(path, spec)
     run.stages = timer.stages
     run.outputs["manifest"] = out / "manifest.json"
     write_manifest(run, record.run_id, len(record.suppressed))

@@ -3,8 +3,11 @@ row continuation, and the report settings' validation."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import json
 import re
+import stat
 import zipfile
 from pathlib import Path
 
@@ -43,6 +46,46 @@ def test_every_sheet_present(tmp_path: Path) -> None:
     assert fastexcel.read_excel(str(path)).sheet_names == SHEETS
 
 
+def run_outputs(workbook_path: Path) -> dict[str, str]:
+    manifest = json.loads((workbook_path.parent / "manifest.json").read_text(encoding="utf-8"))
+    return manifest["outputs"]
+
+
+def cards_csv(path: str | Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_table2_lists_cards_with_findings_and_the_csv_every_card(tmp_path: Path) -> None:
+    path = workbook(tmp_path)
+    head = sheet(path, "表2", header_row=None).to_series(0).to_list()
+    assert head[2] == ("本次共核查 5 张卡，本表只列出发现问题的 4 张卡；每张卡的核对情况见工作簿"
+                       "同一文件夹中的 表2_全部卡片.csv")
+    t2 = sheet(path, "表2", header_row=3)
+    assert t2["卡号"].to_list() == ["6217****0001", "6228****0003", "6217****0005",
+                                   "6228****0004"]
+    csv_path = Path(run_outputs(path)["cards"])
+    assert csv_path == path.parent / "表2_全部卡片.csv"
+    assert csv_path.read_bytes().startswith("\ufeff".encode())  # Excel reads it as UTF-8
+    assert stat.S_IMODE(csv_path.stat().st_mode) == 0o600
+    rows = cards_csv(csv_path)
+    assert list(rows[0]) == t2.columns
+    assert [r["卡号"] for r in rows] == ["6217****0001", "6217****0002", "6228****0003",
+                                        "6217****0005", "6228****0004"]
+    # 王五's card has no finding: in the CSV, not in the sheet
+    assert rows[1] == {
+        "乡镇（街道）": "柳林镇", "村（社区）": "西村", "卡号": "6217****0002", "开户网点": "柳林支行",
+        "持卡人": "王五", "持卡人身份证号": "141125********0011", "享受对象": "王五", "对象人数": "1",
+        "救助项目": "农村低保", "发放月数": "3", "发放金额(元)": "1350.00", "摘要规范情况": "规范",
+        "发现问题": ""}
+    # 张三's household card has two: the same row in both
+    first = rows[0]
+    assert first["发现问题"] == "代管代取、金额不符" and first["发放金额(元)"] == "1800.00"
+    shown = t2.row(0, named=True)
+    assert float(shown.pop("发放金额(元)")) == 1800.0
+    assert shown == {k: v for k, v in first.items() if k != "发放金额(元)"}
+
+
 def test_summary_totals_equal_findings(tmp_path: Path) -> None:
     df = sheet(workbook(tmp_path), "汇总", header_row=None)
     rows = [[c for c in r] for r in df.iter_rows()]
@@ -74,8 +117,10 @@ def test_ids_are_text_and_intact_with_unmask(tmp_path: Path) -> None:
     t4 = sheet(path, "表4")
     assert set(t4["身份证号"].drop_nulls()) == {IDS["d"], IDS["f"]}
     assert CARDS["C"] in t4["账号"].to_list()
-    t2 = sheet(path, "表2")
-    assert set(t2["持卡人身份证号"]) == {IDS["a"], IDS["c"], IDS["e"], IDS["f"]}
+    t2 = sheet(path, "表2", header_row=3)  # cards with a finding; 王五's card (c) has none
+    assert set(t2["持卡人身份证号"]) == {IDS["a"], IDS["e"], IDS["f"]}
+    assert {r["持卡人身份证号"] for r in cards_csv(run_outputs(path)["cards"])} == {
+        IDS["a"], IDS["c"], IDS["e"], IDS["f"]}
     xml = zipfile.ZipFile(path).read("xl/worksheets/sheet5.xml").decode()
     assert re.search(rf"<c r=\"I\d+\"[^>]*t=\"inlineStr\"><is><t>{IDS['d']}</t>", xml)
 
@@ -119,6 +164,9 @@ def test_no_excel_option(tmp_path: Path) -> None:
     run = example_run(tmp_path / "out", quiet=True, excel=False)
     write_outputs(run, Timer(), Progress(quiet=True))
     assert "workbook" not in run.outputs and not list((tmp_path / "out").glob("*.xlsx"))
+    assert "cards" not in run.outputs
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.csv")) == ["findings.csv",
+                                                                        "rejects.csv"]
 
 
 @pytest.mark.parametrize("patch, message", [

@@ -77,6 +77,16 @@ def test_rejects_csv_escapes_every_formula_start(out: Path) -> None:
          "reason": "不是金额"}]
 
 
+def test_cards_csv_escapes_every_formula_start(out: Path) -> None:
+    with open(out / "表2_全部卡片.csv", encoding="utf-8-sig") as fh:
+        cards = list(csv.DictReader(fh))
+    assert [v for row in cards for v in row.values() if FORMULA.match(v)] == []
+    assert [(r["乡镇（街道）"], r["村（社区）"], r["持卡人"], r["享受对象"]) for r in cards] == [
+        ("'-镇", "'@村", "'+1+1", "'@SUM(A1)"),
+        ("'=镇", "'+村", "'" + HYPERLINK, "'" + HYPERLINK),
+    ]
+
+
 def test_workbook_holds_hostile_text_as_text_never_as_formula(out: Path) -> None:
     [book] = out.glob("*.xlsx")
     ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -117,7 +127,7 @@ def test_outputs_owner_only_and_no_temporary_files(tmp_path: Path, monkeypatch) 
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()}
     assert modes == {"findings.csv": 0o600, "rejects.csv": 0o600, "manifest.json": 0o600,
-                     "cardcheck_未知地区_202304.xlsx": 0o600}
+                     "cardcheck_未知地区_202304.xlsx": 0o600, "表2_全部卡片.csv": 0o600}
     assert stat.S_IMODE(ledger.stat().st_mode) == 0o600
     assert sorted(p.name for p in ledger.parent.iterdir()) == ["county.db"]  # no journal left
     assert list(scratch.iterdir()) == [] and list(cwd.iterdir()) == []
@@ -128,4 +138,4 @@ def test_default_ledger_in_out_is_owner_only(tmp_path: Path) -> None:
     assert stat.S_IMODE((out / "cardcheck.db").stat().st_mode) == 0o600
     assert sorted(p.name for p in out.iterdir()) == [
         "cardcheck.db", "cardcheck_未知地区_202304.xlsx", "findings.csv", "manifest.json",
-        "rejects.csv"]
+        "rejects.csv", "表2_全部卡片.csv"]

@@ -42,5 +42,7 @@ def test_manifest(tmp_path: Path) -> None:
     c04 = next(r for r in m["rules"] if r["code"] == "C04")
     assert (c04["status"], c04["count"], c04["amount"]) == ("ran", 2, 360000)
     assert m["findings"] == 7 and m["amount"] == 910000 and m["ledger_run"] == 1
-    assert set(m["outputs"]) == {"findings", "rejects", "ledger", "workbook", "manifest"}
+    assert set(m["outputs"]) == {"findings", "rejects", "ledger", "workbook", "cards",
+                                 "manifest"}
     assert Path(m["outputs"]["workbook"]).is_file()
+    assert m["outputs"]["cards"] == str(tmp_path / "out" / "表2_全部卡片.csv")

@@ -1,7 +1,9 @@
 """The campaign workbook: 汇总, 表1–表5 and one sheet per rule, from one run (or the ledger).
 
 `build_and_write` takes what a run produced (findings to report, frames, rule runs, file
-counts, the ledger's state) and writes OUT/cardcheck_<region>_<period>.xlsx.
+counts, the ledger's state) and writes OUT/cardcheck_<region>_<period>.xlsx. 表2 in the
+workbook lists the cards with a finding; every card's row is in 表2_全部卡片.csv beside it
+(a county has tens of thousands of cards, a prefecture hundreds of thousands).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import polars as pl
 
 from cardcheck.report import summary as S
 from cardcheck.report import tables as T
-from cardcheck.report.excel import MAX_ROWS, Writer
+from cardcheck.report.excel import MAX_ROWS, Writer, columns_of, sheet_values
 from cardcheck.report.spec import ReportSpec, SheetSpec
+
+CARDS_CSV_SUFFIX = "_全部卡片.csv"
 
 
 @dataclass
@@ -46,7 +50,28 @@ def rule_sheet_name(code: str, name: str) -> str:
     return re.sub(r"[\[\]:*?/\\]", "", f"{code} {name}")[:28]
 
 
+def cards_csv_path(workbook: Path, spec: ReportSpec) -> Path:
+    """Every card's 表2 row, beside the workbook: 表2_全部卡片.csv."""
+    return workbook.parent / f"{spec.sheets['t2'].name}{CARDS_CSV_SUFFIX}"
+
+
+def cards_note(cards: int, shown: int, csv_name: str) -> str:
+    return (f"本次共核查 {cards} 张卡，本表只列出发现问题的 {shown} 张卡；"
+            f"每张卡的核对情况见工作簿同一文件夹中的 {csv_name}")
+
+
+def write_cards_csv(cards: pl.DataFrame, sheet: SheetSpec, path: Path) -> Path:
+    """表2 for every card as CSV: the sheet's columns and headers, money in 元 with two
+    decimals, formula-escaped, owner-only; with a BOM so that Excel reads the Chinese."""
+    from cardcheck.outputs import write_csv
+
+    cols = columns_of(sheet, cards)
+    data = sheet_values(cards, cols).rename({c: h for c, h in cols})
+    return write_csv(data, path, float_precision=2, include_bom=True)
+
+
 def build_and_write(path: Path, inp: BookInput, max_rows: int = MAX_ROWS) -> Path:
+    """Write the workbook at `path` and 表2_全部卡片.csv beside it (cards_csv_path)."""
     spec = inp.spec
     info = S.scope(inp.frames)
     sub = (f"地区：{S.region_label(info, spec.county)}　期间：{S.period_label(info)}　"
@@ -64,7 +89,11 @@ def build_and_write(path: Path, inp: BookInput, max_rows: int = MAX_ROWS) -> Pat
     summary_ws = w.sheet(spec.sheets["summary"].name)
     sheets = spec.sheets
     w.table(sheets["t1"], T.table1(inp.frames, enriched, spec), sub)
-    w.table(sheets["t2"], T.table2(inp.frames, inp.findings, inp.unmask), sub)
+    cards = T.table2(inp.frames, inp.findings, inp.unmask)
+    csv_path = write_cards_csv(cards, sheets["t2"], cards_csv_path(path, spec))
+    with_problems = cards.filter(pl.col("problems") != "")
+    w.table(sheets["t2"], with_problems, sub, note=cards_note(cards.height, with_problems.height,
+                                                              csv_path.name))
     w.table(sheets["t3"], T.table3(enriched, spec, inp.unmask), sub, spec.statuses)
     w.table(sheets["t4"], T.table4(enriched, inp.unmask), sub, spec.statuses)
     w.table(sheets["t5"], T.table5(ledger, spec), sub)

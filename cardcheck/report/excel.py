@@ -45,6 +45,14 @@ def columns_of(sheet: SheetSpec, df: pl.DataFrame) -> list[tuple[str, str]]:
     return out
 
 
+def sheet_values(df: pl.DataFrame, cols: list[tuple[str, str]]) -> pl.DataFrame:
+    """The columns a sheet shows, in its order, money in 元 (fen / 100)."""
+    if not cols:
+        return df.clear()
+    money = [pl.col(c).cast(pl.Float64) / 100 for c, _ in cols if c in MONEY]
+    return df.with_columns(money).select([c for c, _ in cols])
+
+
 def widths(df: pl.DataFrame, cols: list[tuple[str, str]]) -> list[float]:
     """Column widths from the header and the widest value (first 10,000 rows), capped.
     Display width of text: ASCII 1, CJK (3 UTF-8 bytes) 2, i.e. (bytes + chars) // 2."""
@@ -106,14 +114,16 @@ class Writer:
         return ws
 
     def table(self, spec: SheetSpec, df: pl.DataFrame, subtitle: str, statuses: tuple[str, ...]
-              = (), name: str | None = None, title: str | None = None) -> list[str]:
-        """Write `df` under the sheet's title; returns the sheet names used (continuations)."""
+              = (), name: str | None = None, title: str | None = None,
+              note: str = "") -> list[str]:
+        """Write `df` under the sheet's title; returns the sheet names used (continuations).
+        A `note` is a line of its own between the subtitle and the header."""
         cols = columns_of(spec, df)
         name = name or spec.name
         title = title if title is not None else spec.title
-        per_sheet = max(self.max_rows - HEAD_ROWS, 1)
-        money = [pl.col(c).cast(pl.Float64) / 100 for c, _ in cols if c in MONEY]
-        data = df.with_columns(money).select([c for c, _ in cols]) if cols else df.clear()
+        head = HEAD_ROWS + (1 if note else 0)
+        per_sheet = max(self.max_rows - head, 1)
+        data = sheet_values(df, cols)
         kinds = [self._kind(c, data.schema[c]) for c, _ in cols]
         width = widths(df, cols)
         names = []
@@ -123,13 +133,13 @@ class Writer:
             ws = self.sheet(sheet_name)
             chunk = data.slice(start, per_sheet)
             self._head(ws, cols, width, title + ("" if part == 0 else f"（续{part + 1}）"),
-                       subtitle)
-            self._rows(ws, chunk, kinds, row_lines(chunk, cols, width))
-            last = HEAD_ROWS + max(chunk.height, 1) - 1
-            ws.autofilter(HEAD_ROWS - 1, 0, last, max(len(cols) - 1, 0))
+                       subtitle, note)
+            self._rows(ws, chunk, kinds, row_lines(chunk, cols, width), head)
+            last = head + max(chunk.height, 1) - 1
+            ws.autofilter(head - 1, 0, last, max(len(cols) - 1, 0))
             if statuses and "status" in [c for c, _ in cols]:
                 col = [c for c, _ in cols].index("status")
-                ws.data_validation(HEAD_ROWS, col, max(last, HEAD_ROWS + 999), col, {
+                ws.data_validation(head, col, max(last, head + 999), col, {
                     "validate": "list", "source": list(statuses),
                     "error_title": "整改状态", "error_message": "请选择：" + "、".join(statuses)})
         if len(names) > 1:
@@ -148,7 +158,7 @@ class Writer:
         return "wrap" if col in WRAP else "text"
 
     def _head(self, ws: Worksheet, cols: list[tuple[str, str]], width: list[float], title: str,
-              subtitle: str) -> None:
+              subtitle: str, note: str = "") -> None:
         last = max(len(cols) - 1, 0)
         for i, (col, _) in enumerate(cols):
             ws.set_column(i, i, width[i])
@@ -158,17 +168,22 @@ class Writer:
             ws.write_string(0, 0, title, self.f["title"])
         ws.set_row(0, 24)
         ws.write_string(1, 0, subtitle, self.f["sub"])
+        at = HEAD_ROWS - 1
+        if note:
+            ws.write_string(at, 0, note, self.f["note"])
+            at += 1
         lines = 1
         for i, (_, header) in enumerate(cols):
-            ws.write_string(2, i, header, self.f["head"])
+            ws.write_string(at, i, header, self.f["head"])
             need = (len(header.encode()) + len(header)) // 2
             lines = max(lines, -(-need // max(int(width[i]) - 1, 1)))
-        ws.set_row(2, 14 * min(lines, 4) + 4)
-        ws.freeze_panes(HEAD_ROWS, 0)
-        ws.repeat_rows(0, HEAD_ROWS - 1)
+        ws.set_row(at, 14 * min(lines, 4) + 4)
+        ws.freeze_panes(at + 1, 0)
+        ws.repeat_rows(0, at)
 
-    def _rows(self, ws: Worksheet, df: pl.DataFrame, kinds: list[str], lines: list[int]) -> None:
-        for r, (values, n) in enumerate(zip(df.iter_rows(), lines), start=HEAD_ROWS):
+    def _rows(self, ws: Worksheet, df: pl.DataFrame, kinds: list[str], lines: list[int],
+              start: int = HEAD_ROWS) -> None:
+        for r, (values, n) in enumerate(zip(df.iter_rows(), lines), start=start):
             if n > 1:  # spreadsheet programs do not all fit wrapped rows themselves
                 ws.set_row(r, 13.5 * n)
             fmt = self.f_total if values and values[0] == TOTAL else self.f
