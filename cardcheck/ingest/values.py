@@ -9,6 +9,7 @@ their checks are not problems here (they load with an id_status that E09 reports
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -17,6 +18,8 @@ from cardcheck.normalize.cards import card_problem, clean_card
 from cardcheck.normalize.dates import (
     ISO_DATE,
     ISO_DATETIME,
+    date_problem,
+    datetime_problem,
     iso_date,
     iso_datetime,
     parse_date,
@@ -24,7 +27,15 @@ from cardcheck.normalize.dates import (
 )
 from cardcheck.normalize.funds import canonical_fund
 from cardcheck.normalize.ids import clean_id, normalise_ids
-from cardcheck.normalize.money import MAX_MONTHLY_YUAN, MAX_ROW_YUAN, parse_money, range_problem
+from cardcheck.normalize.money import (
+    MAX_MONTHLY_YUAN,
+    MAX_ROW_YUAN,
+    PLAIN_FEN,
+    PLAIN_YUAN,
+    parse_money,
+    plain_fen,
+    range_problem,
+)
 from cardcheck.normalize.names import name
 from cardcheck.normalize.text import clean, squeeze
 
@@ -61,33 +72,60 @@ def date_column(col: str) -> bool:
     return col.endswith("_date")
 
 
+@dataclass(frozen=True)
+class Fast:
+    """Cells already in machine form: `pattern` says which, `value` reads them cheaply, and
+    `problem` (if any) checks the value once it is a column, e.g. a date's range."""
+
+    pattern: str
+    value: Callable[[pl.Expr], pl.Expr] = lambda e: e
+    problem: Callable[[pl.Expr, pl.Expr], pl.Expr] | None = None
+
+
 def _by_unique(df: pl.DataFrame, col: str,
                parser: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr | None]],
-               fast: str | None = None, extra: tuple[str, ...] = (),
-               fast_parser: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr | None]] | None = None,
-               ) -> pl.DataFrame:
-    """Add __v_col and __p_col, computed once per distinct raw value. Values matching `fast` are
-    already clean: they are kept as they are (or read by the cheap `fast_parser`), without the
-    costly parse."""
-    keys = [col, *extra]
-    distinct = df.select(keys).unique()
+               fast: Fast | None = None, extra: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Add __v_col and __p_col. Cells `fast` matches (and empty cells) are read over the whole
+    column at once; the other cells get the full `parser`, once per distinct raw value. A machine
+    export is usually all fast: then nothing is de-duplicated, joined or parsed the slow way."""
+    v_name, p_name = f"__v_{col}", f"__p_{col}"
+    if fast is None:
+        slow = _parse_distinct(df, col, extra, parser)
+        return df.join(slow, on=[col, *extra], how="left", nulls_equal=True, maintain_order="left")
+    raw = pl.col(col)
+    easy = raw.str.contains(fast.pattern) | raw.is_null()
+    for e in extra:
+        easy = easy & ~pl.col(e).fill_null(False)
+    flags = df.select(easy.fill_null(False)).to_series()
+    n_easy = flags.sum()
+    if n_easy == 0:
+        slow = _parse_distinct(df, col, extra, parser)
+        return df.join(slow, on=[col, *extra], how="left", nulls_equal=True, maintain_order="left")
+    if n_easy == df.height:
+        df = df.with_columns(fast.value(raw).alias(v_name), pl.lit(None, pl.String).alias(p_name))
+        use = pl.lit(True)
+    else:
+        slow = _parse_distinct(df.filter(~flags), col, extra, parser)
+        df = df.join(slow, on=[col, *extra], how="left", nulls_equal=True, maintain_order="left")
+        df = df.with_columns(pl.when(flags).then(fast.value(raw)).otherwise(pl.col(v_name))
+                             .alias(v_name))
+        use = pl.lit(flags)
+    if fast.problem is None:
+        return df
+    df = df.with_columns(pl.when(use).then(fast.problem(raw, pl.col(v_name)))
+                         .otherwise(pl.col(p_name)).alias(p_name))
+    return df.with_columns(pl.when(pl.col(p_name).is_null()).then(pl.col(v_name))
+                           .alias(v_name))
+
+
+def _parse_distinct(df: pl.DataFrame, col: str, extra: tuple[str, ...],
+                    parser: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr | None]]) -> pl.DataFrame:
+    """The distinct (col, *extra) of `df` with their parsed __v_col and problem __p_col."""
     v, p = parser(pl.col(col))
     p = pl.lit(None, dtype=pl.String) if p is None else p
-    outs = [v.alias(f"__v_{col}"), p.cast(pl.String).alias(f"__p_{col}")]
-    if fast is None:
-        read = distinct.lazy().with_columns(outs).collect()
-    else:
-        easy = pl.col(col).str.contains(fast).fill_null(False)
-        for e in extra:
-            easy = easy & ~pl.col(e).fill_null(False)
-        distinct = distinct.with_columns(easy.alias("__easy"))
-        fv, fp = fast_parser(pl.col(col)) if fast_parser else (pl.col(col), None)
-        fp = pl.lit(None, dtype=pl.String) if fp is None else fp
-        done = distinct.filter(pl.col("__easy")).with_columns(
-            fv.alias(f"__v_{col}"), fp.cast(pl.String).alias(f"__p_{col}"))
-        rest = distinct.filter(~pl.col("__easy")).lazy().with_columns(outs).collect()
-        read = pl.concat([done, rest], how="vertical_relaxed").drop("__easy")
-    return df.join(read, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    distinct = df.select(col, *extra).unique()
+    return distinct.lazy().with_columns(
+        v.alias(f"__v_{col}"), p.cast(pl.String).alias(f"__p_{col}")).collect()
 
 
 def _text(fn: Callable[[pl.Expr], pl.Expr]) -> Callable[[pl.Expr], tuple[pl.Expr, None]]:
@@ -103,8 +141,11 @@ def _code(e: pl.Expr) -> pl.Expr:
 
 
 HAN = "\u4e00-\u9fff"
-FAST = {"card": r"^\d{12,19}$", "name": f"^[{HAN}]{{1,10}}$", "text": f"^[{HAN}0-9A-Za-z]+$",
-        "code": r"^[0-9A-Za-z]+$", "phone": r"^\d{1,12}$"}
+FAST = {"card": Fast(r"^[0-9]{12,19}$"), "name": Fast(f"^[{HAN}]{{1,10}}$"),
+        "text": Fast(f"^[{HAN}0-9A-Za-z]+$"), "code": Fast(r"^[0-9A-Za-z]+$"),
+        "phone": Fast(r"^[0-9]{1,12}$"),
+        "date": Fast(ISO_DATE, iso_date, date_problem),
+        "datetime": Fast(ISO_DATETIME, iso_datetime, datetime_problem)}
 
 
 def _map_words(expr: pl.Expr, table: dict[str, list[str]]) -> pl.Expr:
@@ -132,14 +173,16 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
                 FAST["card"], (num,) if num else ())
         elif col in MONEY_LIMITS:
             unit = units.get(col, "yuan")
-            df = _by_unique(df, col, lambda e, u=unit: parse_money(e, u))
+            plain = Fast(PLAIN_FEN if unit == "fen" else PLAIN_YUAN,
+                         lambda e, u=unit: plain_fen(e, u))
+            df = _by_unique(df, col, lambda e, u=unit: parse_money(e, u), plain)
             rng = range_problem(pl.col(f"__v_{col}"), MONEY_LIMITS[col],
                                 allow_negative=kind == "transactions")
             df = df.with_columns(pl.coalesce(pl.col(f"__p_{col}"), rng).alias(f"__p_{col}"))
         elif col == "txn_time":
-            df = _by_unique(df, col, parse_datetime, ISO_DATETIME, fast_parser=iso_datetime)
+            df = _by_unique(df, col, parse_datetime, FAST["datetime"])
         elif date_column(col):
-            df = _by_unique(df, col, parse_date, ISO_DATE, fast_parser=iso_date)
+            df = _by_unique(df, col, parse_date, FAST["date"])
         elif col == "fund" and kind in ("roll", "other_roll"):
             df = _by_unique(df, col, lambda e: _fund(e, config))
         elif col == "direction":

@@ -60,6 +60,22 @@ def parse_money(expr: pl.Expr, unit: str = "yuan") -> tuple[pl.Expr, pl.Expr]:
     return pl.when(problem.is_null() & t.is_not_null()).then(value).otherwise(None), problem
 
 
+# an amount as machine exports write it: digits, at most two decimals, no marks
+PLAIN_YUAN = r"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"
+PLAIN_FEN = r"^-?[0-9]{1,15}$"
+
+
+def plain_fen(expr: pl.Expr, unit: str = "yuan") -> pl.Expr:
+    """Fen of a cell matching PLAIN_YUAN (or PLAIN_FEN with unit fen), without the full parse:
+    the decimals padded to two and the point dropped ('-12.5' → '-1250')."""
+    if unit == "fen":
+        return expr.cast(pl.Int64, strict=False)
+    padded = (pl.when(~expr.str.contains(".", literal=True)).then(expr + "00")
+              .when(expr.str.contains(r"\.\d$")).then(expr + "0")
+              .otherwise(expr))
+    return padded.str.replace(".", "", literal=True).cast(pl.Int64, strict=False)
+
+
 def range_problem(fen: pl.Expr, max_yuan: int, allow_negative: bool = False) -> pl.Expr:
     """Reject reason for a negative or absurd amount, else null."""
     out = pl.when(fen.is_null()).then(None)
