@@ -61,7 +61,7 @@ def check(
     ref: list[str] | None = typer.Option(None, "--ref", metavar="KIND=PATH", help="A reference list as KIND=PATH (deaths, prisoners, payroll, business, pensions, officials, relatives, or a kind your config adds); may repeat."),
     other_roll: list[Path] | None = typer.Option(None, "--other-roll", metavar="FILE", help="A roll of another region, for cross-region duplicates (E07); may repeat."),
     config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings, merged over the defaults in configs/."),
-    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for findings.csv, rejects.csv, the workbook and the manifest."),
+    out: str = typer.Option(..., "--out", metavar="DIR", help="Folder for findings.csv, rejects.csv, the workbook and the manifest (with --engine spark --canonical also an hdfs:// or s3a:// URL)."),
     rules: str | None = typer.Option(None, "--rules", metavar="CODES", help="Only these rule codes, comma-separated (e.g. C01,C04)."),
     engine: str = typer.Option("polars", "--engine", metavar="NAME", help="polars (default), duckdb or spark."),
     spark_master: str = typer.Option("local[*]", "--spark-master", metavar="URL", help="Spark master URL, with --engine spark."),
@@ -73,17 +73,23 @@ def check(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
     profile: bool = typer.Option(False, "--profile", help="Print the time and memory of every stage."),
     fail_on: str | None = typer.Option(None, "--fail-on", metavar="SEVERITY", help="Exit 1 when a finding at or above this severity (high, medium, low) is found."),
+    canonical: str | None = typer.Option(None, "--canonical", metavar="PATH", help="Check the canonical tables `cardcheck normalise` wrote (a folder, or with --engine spark an hdfs://, s3a:// or file:// URL), read by the engine itself."),
+    parquet: bool | None = typer.Option(None, "--parquet/--no-parquet", help="Also write findings.parquet and rejects.parquet, by the engine (default on with --engine spark --canonical)."),
+    report_rows: int = typer.Option(10_000_000, "--report-rows", metavar="N", min=0, help="With --canonical: build the workbook only when the roll, accounts, payments and rejects hold at most N rows (they come to this machine for it)."),
 ) -> None:
     """Load every input, run the rule catalogue, and write the findings and reports."""
+    from cardcheck.canonical_run import check_out
     from cardcheck.run import CheckOptions, run_check
 
+    out_path, out_url = check_out(out)
     options = CheckOptions(
         inputs=inputs, roll=roll, accounts=accounts, payments=list(payments or []),
         transactions=list(transactions or []),
-        refs=list(ref or []), other_rolls=list(other_roll or []), config=config, out=out,
+        refs=list(ref or []), other_rolls=list(other_roll or []), config=config, out=out_path,
         rules=rules, engine=engine, spark_master=spark_master, spark_conf=list(spark_conf or []),
         stage=stage, ledger=ledger, excel=not no_excel, unmask=unmask, quiet=quiet,
-        profile=profile, fail_on=fail_on,
+        profile=profile, fail_on=fail_on, canonical=canonical, out_url=out_url, parquet=parquet,
+        report_rows=report_rows,
     )
     try:
         code = run_check(options)
@@ -91,9 +97,45 @@ def check(
         fail(error)
         return
     except Exception as error:  # noqa: BLE001 - a bug: its type on screen, no data
-        internal_error(error, out)
+        internal_error(error, None if out_url else out_path)
         return
     raise typer.Exit(int(code))
+
+
+@app.command()
+def normalise(
+    inputs: Path | None = typer.Option(None, "--inputs", metavar="DIR", help="A folder (or its inputs.yaml) naming every input file; options below override it."),
+    roll: Path | None = typer.Option(None, "--roll", metavar="FILE", help="The roll of beneficiaries (救助对象名册)."),
+    accounts: Path | None = typer.Option(None, "--accounts", metavar="FILE", help="The bank's account master (账户信息)."),
+    payments: list[Path] | None = typer.Option(None, "--payments", metavar="FILE", help="Disbursement detail (代发明细); may repeat."),
+    transactions: list[Path] | None = typer.Option(None, "--transactions", metavar="FILE", help="Card transactions (交易流水); may repeat."),
+    ref: list[str] | None = typer.Option(None, "--ref", metavar="KIND=PATH", help="A reference list as KIND=PATH; may repeat."),
+    other_roll: list[Path] | None = typer.Option(None, "--other-roll", metavar="FILE", help="A roll of another region (E07); may repeat."),
+    config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings, merged over the defaults in configs/."),
+    out: Path = typer.Option(..., "--out", metavar="CANON", help="Folder of canonical tables to write this part into (one folder per table kind, Parquet)."),
+    part: str | None = typer.Option(None, "--part", metavar="NAME", help="Name of this part (default: the roll's 6-digit county code, else the inputs folder's name); counties merge by copying their parts into one folder."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+) -> None:
+    """Read and normalise the input files once and write the canonical tables as Parquet, for
+    `cardcheck check --canonical` (on any engine; Spark reads them on the cluster)."""
+    from cardcheck.canonical_run import normalise_summary, run_normalise
+    from cardcheck.run import CheckOptions
+
+    options = CheckOptions(
+        inputs=inputs, roll=roll, accounts=accounts, payments=list(payments or []),
+        transactions=list(transactions or []), refs=list(ref or []),
+        other_rolls=list(other_roll or []), config=config, out=out, quiet=quiet,
+    )
+    try:
+        written = run_normalise(options, part)
+    except CardcheckError as error:
+        fail(error)
+        return
+    except Exception as error:  # noqa: BLE001 - a bug: its type on screen, no data
+        internal_error(error, out)
+        return
+    if not quiet:
+        typer.echo(normalise_summary(written))
 
 
 @app.command()

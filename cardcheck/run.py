@@ -41,6 +41,10 @@ class CheckOptions:
     quiet: bool = False
     profile: bool = False
     fail_on: str | None = None
+    canonical: str | None = None  # a folder or URL of canonical tables (`cardcheck normalise`)
+    out_url: str | None = None  # --out as a URL (Spark writes there; `out` is then local staging)
+    parquet: bool | None = None  # findings/rejects as Parquet by the engine (None: Spark+canonical)
+    report_rows: int = 10_000_000  # canonical rows past which the workbook is not built
 
 
 @dataclass
@@ -136,7 +140,10 @@ def read_inputs_file(where: Path) -> dict[str, list[Path]]:
 
 
 def resolve_paths(options: CheckOptions, config: Config) -> dict[str, list[Path]]:
-    """--inputs first, then the explicit options on top; the three main files are required."""
+    """--inputs first, then the explicit options on top; the three main files are required.
+    A --canonical run reads no input files (its manifest names the canonical folder instead)."""
+    if getattr(options, "canonical", None):
+        return {}
     paths = read_inputs_file(options.inputs) if options.inputs else {}
     if options.roll:
         paths["roll"] = [options.roll]
@@ -178,6 +185,13 @@ def run_check(options: CheckOptions) -> ExitCode:
     from cardcheck.outputs import write_outputs
     from cardcheck.progress import Progress
 
+    if options.canonical:
+        from cardcheck.canonical_run import run_canonical
+
+        return run_canonical(options)
+    if options.out_url and not options.out_url.startswith("file://"):
+        raise CardcheckError(f"--out {options.out_url}: a URL works with --canonical and "
+                             "--engine spark; give a local folder here")
     if options.stage not in STAGES:  # before any work, not after the rules
         raise CardcheckError(f"--stage {options.stage!r}: expected one of {', '.join(STAGES)}")
     if options.fail_on and options.fail_on not in SEVERITY_ORDER:
@@ -195,18 +209,22 @@ def run_check(options: CheckOptions) -> ExitCode:
         for warning in period_warnings(inputs.frames):  # printed even with --quiet
             progress.console.print(f"cardcheck: warning: {warning}", soft_wrap=True,
                                    markup=False, highlight=False)
-        spark_conf = dict(kv.split("=", 1) for kv in options.spark_conf if "=" in kv)
-        options_engine = (
-            {"master": options.spark_master, "conf": spark_conf} if options.engine == "spark" else {}
-        )
-        engine = make_engine(options.engine, **options_engine)
+        from cardcheck.canonical_run import engine_options, parquet_for_direct_run
+
+        engine = make_engine(options.engine, **engine_options(options))
+        written: dict[str, str] = {}
         try:
             with timer.stage("rules"):
                 result = run_rules(inputs.frames, config, engine=engine, select=select,
                                    progress=progress.step)
+            if options.parquet:
+                with timer.stage("parquet (engine)"):
+                    written = parquet_for_direct_run(options, engine, result.findings,
+                                                     inputs.rejects)
         finally:
             engine.close()
         run = CheckRun(options, config, inputs, result)
+        run.outputs.update(written)
         run.stages = timer.stages
         _private_ledger(options.out, options.ledger or options.out / "cardcheck.db")
         write_outputs(run, timer, progress)

@@ -2,10 +2,17 @@
 
 polars (default, embedded) needs nothing more; DuckDB needs the `duckdb` extra; Spark the `spark`
 extra and Java. Rules never see which engine runs them.
+
+Two ways in: `lazy(df)` hands over a polars frame read and normalised on this machine;
+`scan(paths, fmt)` lets the engine read canonical Parquet (or CSV) tables itself (`check
+--canonical`): polars `scan_parquet`, DuckDB `read_parquet`, Spark `spark.read.parquet` on the
+cluster. `write_parquet` is the way out for large results, written by the engine too.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from typing import Any
 
 import narwhals.stable.v2 as nw
@@ -16,12 +23,62 @@ from cardcheck.errors import CardcheckError
 ENGINES = ("polars", "duckdb", "spark")
 
 
+@dataclass
+class Scanned:
+    """A canonical table the engine reads itself, with what `run_rules` asks of a frame before
+    it runs a rule (`columns`, `height`, a column's `null_count()`), counted in one aggregate
+    pass on the engine, so the table never comes to this machine."""
+
+    lazy: nw.LazyFrame
+    height: int
+    filled: dict[str, int]  # column -> non-null values
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.filled)
+
+    def get_column(self, name: str) -> _Nulls:
+        return _Nulls(self.height - self.filled[name])
+
+
+@dataclass
+class _Nulls:
+    nulls: int
+
+    def null_count(self) -> int:
+        return self.nulls
+
+
+def scanned(lf: nw.LazyFrame) -> Scanned:
+    """Count rows and non-null values per column in one pass on the engine."""
+    names = lf.collect_schema().names()
+    counts = lf.select(nw.len().alias("__rows"),
+                       *[nw.col(c).count().alias(f"__n{i}") for i, c in enumerate(names)])
+    row = counts.collect(backend="polars").to_native().row(0)
+    return Scanned(lf, int(row[0]), {c: int(row[i + 1]) for i, c in enumerate(names)})
+
+
+def owner_only(path: str) -> None:
+    """A local output (file, or a folder of part files) readable by its owner only."""
+    try:
+        if os.path.isdir(path):
+            os.chmod(path, 0o700)
+            for name in os.listdir(path):
+                owner_only(os.path.join(path, name))
+        elif os.path.isfile(path):
+            os.chmod(path, 0o600)
+    except OSError:
+        pass  # a file system without Unix modes
+
+
 class Engine:
     """One engine session: turns polars frames into narwhals LazyFrames on that engine."""
 
     name = "polars"
 
-    def lazy(self, df: pl.DataFrame) -> nw.LazyFrame:
+    def lazy(self, df: pl.DataFrame | Scanned) -> nw.LazyFrame:
+        if isinstance(df, Scanned):
+            return df.lazy
         return nw.from_native(df.lazy())
 
     def collect(self, lf: nw.LazyFrame) -> pl.DataFrame:
@@ -30,6 +87,18 @@ class Engine:
     def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
         """Compute a frame several rules share once and hand it back as a LazyFrame."""
         return self.lazy(self.collect(lf))
+
+    def scan(self, paths: list[str], fmt: str) -> nw.LazyFrame:
+        """The files of one table, read lazily by the engine (CSV: every column as text)."""
+        if fmt == "parquet":
+            return nw.from_native(pl.scan_parquet(paths))
+        return nw.from_native(pl.scan_csv(paths, infer_schema=False))
+
+    def write_parquet(self, lf: nw.LazyFrame, target: str, small: bool = False) -> None:
+        """Write a frame as Parquet at `target` (one file here; a folder of parts on Spark,
+        one part when `small`)."""
+        lf.to_native().sink_parquet(target)
+        owner_only(target)
 
     def close(self) -> None:
         """Release what the engine holds."""
@@ -48,11 +117,22 @@ class DuckDBEngine(Engine):
         self.con = duckdb.connect()
         self._n = 0
 
-    def lazy(self, df: pl.DataFrame) -> nw.LazyFrame:
+    def lazy(self, df: pl.DataFrame | Scanned) -> nw.LazyFrame:
+        if isinstance(df, Scanned):
+            return df.lazy
         self._n += 1
         name = f"t{self._n}"
         self.con.register(name, df.to_arrow())
         return nw.from_native(self.con.table(name))
+
+    def scan(self, paths: list[str], fmt: str) -> nw.LazyFrame:
+        if fmt == "parquet":
+            return nw.from_native(self.con.read_parquet(paths))
+        return nw.from_native(self.con.read_csv(paths, header=True, all_varchar=True))
+
+    def write_parquet(self, lf: nw.LazyFrame, target: str, small: bool = False) -> None:
+        lf.to_native().write_parquet(target)
+        owner_only(target)
 
     def close(self) -> None:
         self.con.close()
@@ -76,13 +156,30 @@ class SparkEngine(Engine):
         self.spark: Any = builder.getOrCreate()
         self.spark.sparkContext.setLogLevel("ERROR")
 
-    def lazy(self, df: pl.DataFrame) -> nw.LazyFrame:
+    def lazy(self, df: pl.DataFrame | Scanned) -> nw.LazyFrame:
+        if isinstance(df, Scanned):
+            return df.lazy
         # Arrow carries the schema (an empty table too); Spark 4 accepts it directly
         return nw.from_native(self.spark.createDataFrame(df.to_arrow()))
 
     def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
         """Cached on the cluster: a shared frame never comes through the driver."""
         return nw.from_native(lf.to_native().cache())
+
+    def scan(self, paths: list[str], fmt: str) -> nw.LazyFrame:
+        """Read on the cluster (hdfs://, s3a://, file:// or a path every executor sees)."""
+        reader = self.spark.read
+        if fmt == "parquet":
+            return nw.from_native(reader.parquet(*paths))
+        return nw.from_native(reader.option("header", True).option("inferSchema", False)
+                              .csv(list(paths)))
+
+    def write_parquet(self, lf: nw.LazyFrame, target: str, small: bool = False) -> None:
+        """A folder of part files, written by the executors (never through the driver)."""
+        native = lf.to_native()
+        (native.coalesce(1) if small else native).write.mode("overwrite").parquet(target)
+        if "://" not in target or target.startswith("file://"):
+            owner_only(target.removeprefix("file://"))
 
     def close(self) -> None:
         """The Spark session is kept for the process; stopping it is the caller's choice."""

@@ -1,0 +1,134 @@
+"""Outputs of a canonical run too large for the workbook (past --report-rows).
+
+findings.csv, the ledger and manifest.json are written as in every run; what the ledger and the
+summary need from the tables is computed by the engine and only small results come back: the
+roll and account rows of the households and cards that have findings (for the ledger's
+defaults), the households (the ledger's sampling frame, when the roll fits), and the counts of
+the summary line. The workbook, 表1/表2 over every card, and rejects.csv are not written; the
+Parquet outputs hold the findings and rejects, and the manifest says why.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import narwhals.stable.v2 as nw
+import polars as pl
+from rich.console import Console
+
+from cardcheck.engines import Engine
+
+if TYPE_CHECKING:
+    from cardcheck.canonical import Source
+    from cardcheck.run import CheckRun, Timer
+
+HOUSEHOLD_COLUMNS = ("household_id", "relation", "id_number", "township", "village", "name")
+
+
+def touching(engine: Engine, lf: nw.LazyFrame, findings: pl.DataFrame,
+             keys: tuple[str, ...]) -> pl.DataFrame:
+    """The rows of `lf` that share a key value (household_id, card_no) with some finding;
+    semi-joins on the engine, so only those rows come back."""
+    parts = []
+    for key in keys:
+        values = findings.select(pl.col(key).drop_nulls().unique())
+        if values.height:
+            parts.append(lf.join(engine.lazy(values), on=key, how="semi"))
+    if not parts:
+        return engine.collect(lf.head(0))
+    return pl.concat([engine.collect(p) for p in parts]).unique(maintain_order=True)
+
+
+def distinct(lf: nw.LazyFrame, engine: Engine, *cols: str) -> dict[str, int]:
+    """Distinct non-null values per column, counted on the engine."""
+    exprs = [e for c in cols for e in (nw.col(c).n_unique().alias(f"u_{c}"),
+                                       nw.col(c).null_count().alias(f"n_{c}"))]
+    row = engine.collect(lf.select(exprs)).row(0, named=True)
+    return {c: int(row[f"u_{c}"]) - (1 if int(row[f"n_{c}"]) else 0) for c in cols}
+
+
+def scope(source: Source, engine: Engine) -> dict[str, Any]:
+    roll, pays = source.tables["roll"].lazy, source.tables["payments"].lazy
+    out: dict[str, Any] = distinct(roll, engine, "household_id", "id_number", "card_no")
+    row = engine.collect(pays.select(
+        nw.col("amount").sum().cast(nw.Int64).alias("paid"),
+        nw.col("pay_month").min().alias("first"), nw.col("pay_month").max().alias("last"),
+    )).row(0, named=True)
+    out.update(row, payments=source.tables["payments"].height)
+    return out
+
+
+def write_large(run: CheckRun, timer: Timer, progress: Any, engine: Engine, source: Source,
+                why: str) -> None:
+    from cardcheck.ledger import Ledger
+    from cardcheck.outputs import (
+        households_of,
+        manifest_options,
+        private_dir,
+        write_csv,
+        write_manifest,
+    )
+    from cardcheck.report import tables as T
+    from cardcheck.report.spec import report_spec
+    from cardcheck.rules import catalogue
+
+    opts = run.options
+    spec = report_spec(run.config)
+    private_dir(opts.out)
+    findings = run.result.findings
+    with timer.stage("outputs"):
+        progress.step("writing findings.csv")
+        run.outputs["findings"] = write_csv(findings, opts.out / "findings.csv")
+        progress.step("recording the findings in the ledger")
+        roll = source.tables["roll"]
+        near = {"roll": touching(engine, roll.lazy, findings, ("household_id", "card_no")),
+                "accounts": touching(engine, source.tables["accounts"].lazy, findings,
+                                     ("card_no",))}
+        basis = T.basis_of({r.code: r.needs for r in catalogue(run.config)})
+        enriched = T.enrich(findings, near, spec, opts.stage, basis=basis)
+        defaults = enriched.select("finding_id", pl.col("owner"), "measure", "deadline",
+                                   "county", "persons", "basis")
+        households = None
+        if roll.height <= opts.report_rows:
+            households = households_of(engine.collect(roll.lazy.select(list(HOUSEHOLD_COLUMNS))))
+        ledger_path = opts.ledger or opts.out / "cardcheck.db"
+        ran = [r.code for r in run.result.runs if r.status == "ran"]
+        with Ledger(ledger_path, spec.statuses) as ledger:
+            record = ledger.record_run(findings, opts.stage, ran, defaults, households,
+                                       options=manifest_options(opts))
+        run.outputs["ledger"] = ledger_path
+        info = scope(source, engine) if not opts.quiet else {}
+    run.stages = timer.stages
+    run.outputs["manifest"] = opts.out / "manifest.json"
+    write_manifest(run, record.run_id, len(record.suppressed))
+    if not opts.quiet:
+        console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+        summary(console, run, info, record, ledger_path, why)
+
+
+def summary(console: Console, run: CheckRun, info: dict[str, Any], record: Any,
+            ledger_path: Any, why: str) -> None:
+    from cardcheck.report.summary import month_label, yuan_text
+
+    reported = run.result.findings.filter(~pl.col("finding_id").is_in(record.suppressed))
+    total = int(reported.get_column("amount").fill_null(0).sum()) if reported.height else 0
+    console.print(f"cardcheck 核查结果　期间 {month_label(info['first'])}–"
+                  f"{month_label(info['last'])}　阶段 {run.options.stage}", markup=False)
+    console.print(f"核查 {info['household_id']:,} 户 {info['id_number']:,} 人 "
+                  f"{info['card_no']:,} 张卡，发放 {info['payments']:,} 笔 "
+                  f"{yuan_text(info['paid'])} 元；发现问题 {reported.height:,} 个，涉及 "
+                  f"{yuan_text(total)} 元", markup=False)
+    per = reported.group_by("rule").agg(pl.len().alias("n"),
+                                        pl.col("amount").fill_null(0).sum().alias("amount"))
+    counts = {r["rule"]: (r["n"], r["amount"]) for r in per.iter_rows(named=True)}
+    for r in run.result.runs:
+        n, amount = counts.get(r.code, (0, 0))
+        note = "" if r.status == "ran" else f"（未运行：{r.reason}）"
+        console.print(f"  {r.code} {r.name}  {n:,} 个  {yuan_text(amount)} 元{note}",
+                      markup=False)
+    console.print(f"台账 {ledger_path}：第 {record.run_id} 次记录，本次 {record.found} 个问题，"
+                  f"新增 {record.new}，数据中已消除 {record.gone}", markup=False)
+    console.print(f"未生成工作簿和 rejects.csv：{why}", markup=False)
+    for key, path in run.outputs.items():
+        console.print(f"  {key}: {path}", markup=False)
