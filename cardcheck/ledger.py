@@ -209,7 +209,7 @@ class Ledger:
                 c.execute("DELETE FROM households")
                 _insert(c, "households", households.select(
                     [pl.col(k).cast(t) if k in households.columns else pl.lit(None, t).alias(k)
-                     for k, t in HOUSEHOLD_COLS.items()]))
+                     for k, t in HOUSEHOLD_COLS.items()]).sort("household_id"))  # key order
             c.execute("UPDATE runs SET found = ?, new = ?, gone = ?, suppressed = ? WHERE "
                       "run_id = ?", (df.height, n_new, n_gone, len(suppressed), run_id))
             c.execute("DROP TABLE temp.incoming")

@@ -59,12 +59,14 @@ def write_csv(df: pl.DataFrame, path: Path, **options: Any) -> Path:
 
 
 def households_of(roll: pl.DataFrame | None) -> pl.DataFrame | None:
-    """The roll's households (for the ledger's sampling frame): township, village, head, size."""
+    """The roll's households (for the ledger's sampling frame): township, village, head, size;
+    in household_id order (the order the ledger stores them in)."""
     if roll is None:
         return None
-    return roll.filter(pl.col("household_id").is_not_null()).sort(
-        pl.col("relation") != "户主", "id_number", nulls_last=True
-    ).group_by("household_id").agg(
+    return roll.select("household_id", "relation", "id_number", "township", "village",
+                       "name").filter(pl.col("household_id").is_not_null()).sort(
+        "household_id", pl.col("relation") != "户主", "id_number", nulls_last=True
+    ).group_by("household_id", maintain_order=True).agg(
         pl.col("township").drop_nulls().first(), pl.col("village").drop_nulls().first(),
         pl.col("name").drop_nulls().first(),
         pl.col("id_number").drop_nulls().n_unique().cast(pl.Int64).alias("persons"))
@@ -74,6 +76,7 @@ def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
                   console: Console | None = None) -> None:
     from cardcheck.ledger import STAGES, Ledger
     from cardcheck.ledger_io import ledger_findings
+    from cardcheck.report import summary as S
     from cardcheck.report import tables as T
     from cardcheck.report.book import BookInput, build_and_write, cards_csv_path, workbook_name
     from cardcheck.report.spec import report_spec
@@ -108,12 +111,13 @@ def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
             ledger_state = ledger_findings(ledger, spec)
         run.outputs["ledger"] = ledger_path
         reported = findings.filter(~pl.col("finding_id").is_in(record.suppressed))
+        info = S.scope(frames)
         if opts.excel:
             progress.step("writing the workbook")
             book = BookInput(reported, frames, run.result.runs, run.inputs.counts, spec,
                              opts.stage, state=state, ledger_state=ledger_state, basis=basis,
-                             suppressed=len(record.suppressed), unmask=opts.unmask)
-            path = out / workbook_name(frames, spec.county)
+                             suppressed=len(record.suppressed), unmask=opts.unmask, info=info)
+            path = out / workbook_name(frames, spec.county, info)
             run.outputs["workbook"] = build_and_write(path, book)
             run.outputs["cards"] = cards_csv_path(path, spec)
     run.stages = timer.stages
@@ -127,7 +131,8 @@ def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
         console = console or Console(width=None if sys.stdout.isatty() else 160)
         render(console, SummaryInput(
             reported, frames, run.inputs.counts, run.result.runs, opts.stage, run.stages,
-            run.outputs, len(record.suppressed), line, spec.county, opts.unmask, opts.profile))
+            run.outputs, len(record.suppressed), line, spec.county, opts.unmask, opts.profile,
+            info))
 
 
 # ---------------------------------------------------------------- manifest

@@ -64,6 +64,11 @@ def test_table2_lists_cards_with_findings_and_the_csv_every_card(tmp_path: Path)
     t2 = sheet(path, "表2", header_row=3)
     assert t2["卡号"].to_list() == ["6217****0001", "6228****0003", "6217****0005",
                                    "6228****0004"]
+    with zipfile.ZipFile(path) as z:  # the header, one row lower, is frozen and filtered
+        xml = z.read("xl/worksheets/sheet3.xml").decode()
+        names = z.read("xl/workbook.xml").decode()
+    assert '<pane ySplit="4" topLeftCell="A5"' in xml and '<autoFilter ref="A4:M8"/>' in xml
+    assert "表2!$1:$4</definedName>" in names  # title, subtitle, note, header on every page
     csv_path = Path(run_outputs(path)["cards"])
     assert csv_path == path.parent / "表2_全部卡片.csv"
     assert csv_path.read_bytes().startswith("\ufeff".encode())  # Excel reads it as UTF-8

@@ -38,10 +38,12 @@ class BookInput:
     suppressed: int = 0
     unmask: bool = False
     created: datetime = field(default_factory=datetime.now)
+    info: dict[str, Any] | None = None  # summary.scope(frames), when the caller has it
 
 
-def workbook_name(frames: dict[str, pl.DataFrame], county: str = "") -> str:
-    info = S.scope(frames)
+def workbook_name(frames: dict[str, pl.DataFrame], county: str = "",
+                  info: dict[str, Any] | None = None) -> str:
+    info = info or S.scope(frames)
     region = re.sub(r"[\\/:*?\"<>|\s]+", "_", S.region_label(info, county))
     return f"cardcheck_{region}_{S.period_label(info)}.xlsx"
 
@@ -73,7 +75,7 @@ def write_cards_csv(cards: pl.DataFrame, sheet: SheetSpec, path: Path) -> Path:
 def build_and_write(path: Path, inp: BookInput, max_rows: int = MAX_ROWS) -> Path:
     """Write the workbook at `path` and 表2_全部卡片.csv beside it (cards_csv_path)."""
     spec = inp.spec
-    info = S.scope(inp.frames)
+    info = inp.info or S.scope(inp.frames)
     sub = (f"地区：{S.region_label(info, spec.county)}　期间：{S.period_label(info)}　"
            f"阶段：{inp.stage}　制表时间：{inp.created:%Y-%m-%d %H:%M}"
            + ("" if inp.unmask else "　身份证号、卡号已脱敏"))
@@ -88,8 +90,9 @@ def build_and_write(path: Path, inp: BookInput, max_rows: int = MAX_ROWS) -> Pat
     w = Writer(path, max_rows=max_rows)
     summary_ws = w.sheet(spec.sheets["summary"].name)
     sheets = spec.sheets
-    w.table(sheets["t1"], T.table1(inp.frames, enriched, spec), sub)
-    cards = T.table2(inp.frames, inp.findings, inp.unmask)
+    paid_by_card = T.card_payments(inp.frames)
+    w.table(sheets["t1"], T.table1(inp.frames, enriched, spec, paid_by_card), sub)
+    cards = T.table2(inp.frames, inp.findings, inp.unmask, paid_by_card)
     csv_path = write_cards_csv(cards, sheets["t2"], cards_csv_path(path, spec))
     with_problems = cards.filter(pl.col("problems") != "")
     w.table(sheets["t2"], with_problems, sub, note=cards_note(cards.height, with_problems.height,
@@ -98,9 +101,10 @@ def build_and_write(path: Path, inp: BookInput, max_rows: int = MAX_ROWS) -> Pat
     w.table(sheets["t4"], T.table4(enriched, inp.unmask), sub, spec.statuses)
     w.table(sheets["t5"], T.table5(ledger, spec), sub)
     rules = S.by_rule(inp.findings, inp.runs)
+    per_rule = T.rule_sheets(inp.findings, inp.unmask)
     for row in rules.filter(pl.col("count") > 0).iter_rows(named=True):
         title = sheets["rule"].title.format(code=row["rule"], name=row["name"])
-        w.table(sheets["rule"], T.rule_sheet(inp.findings, row["rule"], inp.unmask), sub,
+        w.table(sheets["rule"], per_rule[row["rule"]], sub,
                 name=rule_sheet_name(row["rule"], row["name"]), title=title)
     write_summary(w, summary_ws, sheets["summary"], inp, info, rules, sub)
     w.close()

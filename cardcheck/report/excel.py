@@ -55,20 +55,24 @@ def sheet_values(df: pl.DataFrame, cols: list[tuple[str, str]]) -> pl.DataFrame:
 
 def widths(df: pl.DataFrame, cols: list[tuple[str, str]]) -> list[float]:
     """Column widths from the header and the widest value (first 10,000 rows), capped.
-    Display width of text: ASCII 1, CJK (3 UTF-8 bytes) 2, i.e. (bytes + chars) // 2."""
+    Display width of text: ASCII 1, CJK (3 UTF-8 bytes) 2, i.e. (bytes + chars) // 2.
+    One select for all the columns (a sheet has up to 30)."""
     head = df.head(10_000)
-    out = []
-    for col, header in cols:
-        values = head.get_column(col)
+    exprs = []
+    for i, (col, _) in enumerate(cols):
+        values = pl.col(col)
         if col in MONEY:
-            values = (values.cast(pl.Float64) / 100).round(2).cast(pl.String) + "00,"
+            values = (values.cast(pl.Float64) / 100).round(2).cast(pl.String) + pl.lit("00,")
         text = values.cast(pl.String).fill_null("")
-        widest = ((text.str.len_bytes() + text.str.len_chars()) // 2).max()
+        exprs.append(((text.str.len_bytes() + text.str.len_chars()) // 2).max().alias(f"_{i}"))
+    widest = head.select(exprs).row(0) if exprs else ()
+    out = []
+    for (col, header), most in zip(cols, widest):
         header_w = (len(header.encode()) + len(header)) // 2
-        if values.dtype.is_numeric() or col in MONEY:
+        if head.schema[col].is_numeric() or col in MONEY:
             header_w = min(header_w, 8)  # a long header over a number wraps instead
         limit = WRAP.get(col, WIDE_LIMIT)
-        out.append(float(min(max(int(widest or 0), header_w, 4) + 1, limit)))
+        out.append(float(min(max(int(most or 0), header_w, 4) + 1, limit)))
     return out
 
 
@@ -79,6 +83,10 @@ class Writer:
         self.path = path
         self.max_rows = max_rows
         self.wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+        # Rows go to one temporary file per sheet (constant_memory), but the package is put
+        # together in memory: the sheets are findings-sized, and a temporary file per part
+        # (40 of them) cost more than writing the rows. xlsxwriter reads this at close().
+        self.wb.in_memory = True
         add = self.wb.add_format
         font = {"font_name": "宋体", "font_size": 10, "valign": "vcenter"}
         self.f: dict[str, Any] = {

@@ -64,8 +64,13 @@ def enrich(findings: pl.DataFrame, frames: dict[str, pl.DataFrame], spec: Report
     """Findings with what the tables show beside them: category, owner, measure, deadline,
     status, recovered, stage found, persons involved, county, data basis."""
     today = today or date.today()
+    # only the roll and account rows of the findings' households and cards are looked at
+    households = findings.select(pl.col("household_id").drop_nulls().unique())
+    cards = findings.select(pl.col("card_no").drop_nulls().unique())
     roll = frames.get("roll", _empty("roll"))
-    df = findings.join(_card_branch(frames).select("card_no", "branch"), on="card_no", how="left")
+    accounts = frames.get("accounts", _empty("accounts")).join(cards, on="card_no", how="semi")
+    df = findings.join(_card_branch({"accounts": accounts}).select("card_no", "branch"),
+                       on="card_no", how="left")
     county = pl.lit(spec.county) if spec.county else pl.col("region_code").fill_null("")
     df = df.with_columns(
         pl.col("rule").replace_strict(spec.categories, default=pl.col("rule_name"),
@@ -77,9 +82,9 @@ def enrich(findings: pl.DataFrame, frames: dict[str, pl.DataFrame], spec: Report
         owner = pl.when(pl.col("rule").str.starts_with(prefix)).then(
             _template(template, spec.owner_fallback)).otherwise(owner)
     measure = pl.col("rule").replace_strict(spec.measures, default="", return_dtype=pl.String)
-    members = roll.filter(pl.col("household_id").is_not_null()).group_by("household_id").agg(
+    members = roll.join(households, on="household_id", how="semi").group_by("household_id").agg(
         pl.col("id_number").drop_nulls().n_unique().alias("_hh"))
-    holders = roll.filter(pl.col("card_no").is_not_null()).group_by("card_no").agg(
+    holders = roll.join(cards, on="card_no", how="semi").group_by("card_no").agg(
         pl.col("id_number").drop_nulls().n_unique().alias("_card"))
     df = df.join(members, on="household_id", how="left").join(holders, on="card_no", how="left")
     persons = (pl.when(pl.col("id_number").is_not_null()).then(1)
@@ -135,12 +140,25 @@ def table4(enriched: pl.DataFrame, unmask: bool = False) -> pl.DataFrame:
 
 
 def rule_sheet(findings: pl.DataFrame, code: str, unmask: bool = False) -> pl.DataFrame:
-    df = findings.filter(pl.col("rule") == code).sort(
-        ["township", "village", "household_id", "amount"], descending=[False, False, False, True],
-        nulls_last=True)
+    return rule_sheets(findings.filter(pl.col("rule") == code), unmask).get(
+        code, _rule_rows(findings.clear(), unmask))
+
+
+def _rule_rows(findings: pl.DataFrame, unmask: bool) -> pl.DataFrame:
+    df = findings.sort(["rule", "township", "village", "household_id", "amount"],
+                       descending=[False, False, False, False, True], nulls_last=True,
+                       maintain_order=True)
     df = df.with_columns(_ym_text("first_month").alias("first_month"),
                          _ym_text("last_month").alias("last_month"))
     return _mask_fields(df, unmask)
+
+
+def rule_sheets(findings: pl.DataFrame, unmask: bool = False) -> dict[str, pl.DataFrame]:
+    """The per-rule sheets, by rule code: that rule's findings by township, village,
+    household, most money first (sorted and masked once for all the rules)."""
+    df = _rule_rows(findings, unmask)
+    return {str(key[0]): part for key, part in
+            df.partition_by("rule", as_dict=True, maintain_order=True).items()}
 
 
 def category_columns(spec: ReportSpec, findings: pl.DataFrame) -> list[str]:
@@ -161,12 +179,25 @@ def _with_total(df: pl.DataFrame, label_col: str, sums: list[str]) -> pl.DataFra
     return pl.concat([df, total.select(df.columns).cast(df.schema)])
 
 
-def table1(frames: dict[str, pl.DataFrame], enriched: pl.DataFrame,
-           spec: ReportSpec) -> pl.DataFrame:
-    """表1 per township: households, persons, cards, funds, payments, money checked; problems per
-    category (columns 'cat:<category>'), problems in all and money involved; a 合计 row."""
-    roll = frames.get("roll", _empty("roll"))
+def card_payments(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Payments per card (one row for the payments without a card too): payments, paid (fen),
+    months paid, and the payments whose memo does not conform (names no fund or no month, or
+    is generic). 表1 and 表2 both sum these: the payments are grouped once."""
     pays = frames.get("payments", _empty("payments"))
+    bad = (pl.col("memo_generic").fill_null(True) | (pl.col("memo_funds").fill_null(0) == 0)
+           | pl.col("memo_period").is_null())
+    return pays.group_by("card_no").agg(
+        pl.len().alias("payments"), pl.col("amount").fill_null(0).sum().alias("paid"),
+        pl.col("pay_month").drop_nulls().n_unique().alias("months"), bad.sum().alias("bad_memos"))
+
+
+def table1(frames: dict[str, pl.DataFrame], enriched: pl.DataFrame,
+           spec: ReportSpec, paid_by_card: pl.DataFrame | None = None) -> pl.DataFrame:
+    """表1 per township: households, persons, cards, funds, payments, money checked; problems per
+    category (columns 'cat:<category>'), problems in all and money involved; a 合计 row.
+    `paid_by_card` is card_payments(frames), when the caller has it."""
+    roll = frames.get("roll", _empty("roll"))
+    by_card = card_payments(frames) if paid_by_card is None else paid_by_card
     base = roll.with_columns(township_col()).group_by("township").agg(
         pl.col("household_id").drop_nulls().n_unique().alias("households"),
         pl.col("id_number").drop_nulls().n_unique().alias("persons"),
@@ -174,10 +205,9 @@ def table1(frames: dict[str, pl.DataFrame], enriched: pl.DataFrame,
         pl.col("fund").drop_nulls().n_unique().alias("funds"))
     card_town = roll.filter(pl.col("card_no").is_not_null()).group_by("card_no").agg(
         pl.col("township").fill_null(NO_TOWNSHIP).first())
-    paid = (pays.join(card_town, on="card_no", how="left")
+    paid = (by_card.join(card_town, on="card_no", how="left")
             .with_columns(pl.col("township").fill_null(OUTSIDE_ROLL))
-            .group_by("township").agg(pl.len().alias("payments"),
-                                      pl.col("amount").fill_null(0).sum().alias("paid")))
+            .group_by("township").agg(pl.col("payments").sum(), pl.col("paid").sum()))
     cats = category_columns(spec, enriched)
     found = enriched.with_columns(township_col())
     per_cat = [(pl.col("category") == c).sum().alias(f"cat:{c}") for c in cats]
@@ -194,33 +224,32 @@ def table1(frames: dict[str, pl.DataFrame], enriched: pl.DataFrame,
 
 
 def table2(frames: dict[str, pl.DataFrame], findings: pl.DataFrame,
-           unmask: bool = False) -> pl.DataFrame:
+           unmask: bool = False, paid_by_card: pl.DataFrame | None = None) -> pl.DataFrame:
     """表2 per card: where, holder, beneficiaries, funds, months and money paid, memo
     conformity (a memo that names no fund or no month, or is generic, is not conforming), and
-    the problems found on the card."""
+    the problems found on the card. `paid_by_card` is card_payments(frames), when the caller
+    has it."""
     roll = frames.get("roll", _empty("roll"))
-    pays = frames.get("payments", _empty("payments"))
-    on_roll = roll.filter(pl.col("card_no").is_not_null()).sort("name", nulls_last=True)
-    per_card = on_roll.group_by("card_no").agg(
+    by_card = card_payments(frames) if paid_by_card is None else paid_by_card
+    # each card's rows by name: the first township and village, the names in order
+    on_roll = roll.select("card_no", "name", "township", "village", "id_number", "fund").filter(
+        pl.col("card_no").is_not_null()).sort("card_no", "name", nulls_last=True)
+    per_card = on_roll.group_by("card_no", maintain_order=True).agg(
         pl.col("township").drop_nulls().first(), pl.col("village").drop_nulls().first(),
         pl.col("name").drop_nulls().unique(maintain_order=True).alias("_names"),
         pl.col("id_number").drop_nulls().n_unique().alias("persons"),
-        pl.col("fund").drop_nulls().unique().sort().str.join("、").alias("funds"))
+        pl.col("fund").drop_nulls().unique().alias("funds"))
     per_card = per_card.with_columns(
+        pl.col("funds").list.sort().list.join("、"),
         pl.when(pl.col("_names").list.len() > 8)
         .then(pl.col("_names").list.head(8).list.join("、") + pl.lit("等") +
               pl.col("_names").list.len().cast(pl.String) + pl.lit("人"))
         .otherwise(pl.col("_names").list.join("、")).alias("beneficiaries")).drop("_names")
-    bad = (pl.col("memo_generic").fill_null(True) | (pl.col("memo_funds").fill_null(0) == 0)
-           | pl.col("memo_period").is_null())
-    paid = pays.filter(pl.col("card_no").is_not_null()).group_by("card_no").agg(
-        pl.col("pay_month").drop_nulls().n_unique().alias("months"),
-        pl.col("amount").fill_null(0).sum().alias("paid"),
-        pl.len().alias("_n"), bad.sum().alias("_bad"))
-    paid = paid.with_columns(
-        pl.when(pl.col("_bad") == 0).then(pl.lit("规范")).otherwise(
-            pl.lit("不规范 ") + pl.col("_bad").cast(pl.String) + pl.lit("/") +
-            pl.col("_n").cast(pl.String) + pl.lit(" 笔")).alias("memo")).drop("_n", "_bad")
+    paid = by_card.filter(pl.col("card_no").is_not_null()).select(
+        "card_no", "months", "paid",
+        pl.when(pl.col("bad_memos") == 0).then(pl.lit("规范")).otherwise(
+            pl.lit("不规范 ") + pl.col("bad_memos").cast(pl.String) + pl.lit("/") +
+            pl.col("payments").cast(pl.String) + pl.lit(" 笔")).alias("memo"))
     probs = findings.filter(pl.col("card_no").is_not_null()).group_by("card_no").agg(
         pl.col("rule_name").drop_nulls().unique().sort().str.join("、").alias("problems"))
     cards = pl.concat([per_card.select("card_no"), paid.select("card_no")]).unique()

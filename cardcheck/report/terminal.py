@@ -34,6 +34,7 @@ class SummaryInput:
     county: str = ""
     unmask: bool = False
     profile: bool = False
+    info: dict[str, Any] | None = None  # summary.scope(frames), when the caller has it
 
 
 def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
@@ -45,7 +46,7 @@ def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
 
 
 def render(console: Console, s: SummaryInput) -> None:
-    info = S.scope(s.frames)
+    info = s.info or S.scope(s.frames)
     f = s.findings
     total = int(f.get_column("amount").fill_null(0).sum()) if f.height else 0
     console.print(f"[bold]cardcheck 核查结果[/bold]　地区 {S.region_label(info, s.county)}　"
