@@ -8,12 +8,14 @@ their checks are not problems here (they load with an id_status that E09 reports
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
 
 from cardcheck.config import Config
+from cardcheck.model import ID_MISSING
 from cardcheck.normalize.cards import card_problem, clean_card
 from cardcheck.normalize.dates import (
     ISO_DATE,
@@ -25,8 +27,8 @@ from cardcheck.normalize.dates import (
     parse_date,
     parse_datetime,
 )
-from cardcheck.normalize.funds import canonical_fund
-from cardcheck.normalize.ids import clean_id, normalise_ids
+from cardcheck.normalize.funds import canonical_fund, fund_lookup
+from cardcheck.normalize.ids import normalise_ids
 from cardcheck.normalize.money import (
     MAX_MONTHLY_YUAN,
     MAX_ROW_YUAN,
@@ -141,7 +143,8 @@ def _code(e: pl.Expr) -> pl.Expr:
 
 
 HAN = "\u4e00-\u9fff"
-FAST = {"card": Fast(r"^[0-9]{12,19}$"), "name": Fast(f"^[{HAN}]{{1,10}}$"),
+# clean_card and card_problem leave plain digits as they are (unless Excel stored them as a number)
+FAST = {"card": Fast(r"^[0-9]+$"), "name": Fast(f"^[{HAN}]{{1,10}}$"),
         "text": Fast(f"^[{HAN}0-9A-Za-z]+$"), "code": Fast(r"^[0-9A-Za-z]+$"),
         "phone": Fast(r"^[0-9]{1,12}$"),
         "date": Fast(ISO_DATE, iso_date, date_problem),
@@ -184,11 +187,13 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
         elif date_column(col):
             df = _by_unique(df, col, parse_date, FAST["date"])
         elif col == "fund" and kind in ("roll", "other_roll"):
-            df = _by_unique(df, col, lambda e: _fund(e, config))
+            df = _by_unique(df, col, lambda e: _fund(e, config), _canonical_funds(config))
         elif col == "direction":
-            df = _by_unique(df, col, lambda e: _words(e, DIRECTIONS, "无法识别的借贷方向"))
+            df = _by_unique(df, col, lambda e: _words(e, DIRECTIONS, "无法识别的借贷方向"),
+                            Fast(r"^[DC]$"))
         elif col == "filed":
-            df = _by_unique(df, col, lambda e: _words(e, {"Y": YES, "N": NO}, "无法识别的是/否值"))
+            df = _by_unique(df, col, lambda e: _words(e, {"Y": YES, "N": NO}, "无法识别的是/否值"),
+                            Fast(r"^[YN]$"))
         elif col in NAME_COLUMNS:
             df = _by_unique(df, col, _text(name), FAST["name"])
         elif col == "phone":
@@ -202,6 +207,13 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
     if kind == "transactions" and "amount" in cols:
         df = _direction(df, "direction" in cols)
         problems.append("__sign")
+
+    # IDs are read before the key checks: a blank ID is one whose status is missing (cleaning
+    # every raw cell again to test for blanks cost as much as reading the IDs)
+    for col in ID_COLUMNS:
+        if col in cols:
+            num = f"__num_{col}" if f"__num_{col}" in df.columns else None
+            df = normalise_ids(df, col, f"__s_{col}", num)
 
     keys = KEYS.get(kind) or [((c,), f"缺少{headers.get(c, c)}") for c in required]
     labels: dict[str, str] = {}
@@ -233,10 +245,8 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
     ok = ok.with_columns([_value(c, kind) for c in cols])
     if kind == "transactions" and "direction" not in cols and "__v_direction" in ok.columns:
         ok = ok.with_columns(pl.col("__v_direction").alias("direction"))
-    for col, status in ID_COLUMNS.items():
-        if col in cols:
-            num = f"__num_{col}" if f"__num_{col}" in ok.columns else None
-            ok = normalise_ids(ok, col, status if status and _has_status(kind, status) else None, num)
+    ok = ok.with_columns([pl.col(f"__s_{col}").alias(status) for col, status in ID_COLUMNS.items()
+                          if col in cols and status and _has_status(kind, status)])
     keep = [c for c in ok.columns if not c.startswith("__")] + ["__line"]
     return ok.select(keep), rej
 
@@ -270,7 +280,7 @@ def _damaged_cells(df: pl.DataFrame, cols: list[str]) -> tuple[pl.DataFrame, lis
 def _blank(col: str) -> pl.Expr:
     """The cell is empty (a parsed column: no value and no parse problem)."""
     if col in ID_COLUMNS:
-        return clean_id(pl.col(col)).is_null()
+        return pl.col(f"__s_{col}") == ID_MISSING
     return pl.col(f"__v_{col}").is_null() & pl.col(f"__p_{col}").is_null()
 
 
@@ -306,6 +316,13 @@ def _value(col: str, kind: str) -> pl.Expr:
     if col == "amount" and kind == "transactions":
         v = v.abs()
     return v.alias(col)
+
+
+def _canonical_funds(config: Config) -> Fast:
+    """Fund cells already spelled as configs/funds.yaml names them."""
+    lookup = fund_lookup(config)
+    names = sorted(n for n in {f.name for f in config.funds.values()} if lookup.get(n) == n)
+    return Fast("^(?:" + "|".join(re.escape(n) for n in names) + ")$" if names else r"[^\s\S]")
 
 
 def _fund(expr: pl.Expr, config: Config) -> tuple[pl.Expr, pl.Expr]:
