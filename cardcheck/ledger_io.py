@@ -136,7 +136,7 @@ def export_tables(ledger: Ledger, out: Path, spec: ReportSpec, unmask: bool = Fa
     df = ledger_findings(ledger, spec)
     sub = (f"台账导出：{ledger.path.name}　制表时间：{now:%Y-%m-%d %H:%M}"
            + ("" if unmask else "　身份证号、卡号已脱敏"))
-    w = Writer(path)
+    w = Writer(path, rows=df.height)
     w.table(spec.sheets["t4"], T.table4(df, unmask), sub, spec.statuses)
     w.table(spec.sheets["t5"], T.table5(df, spec), sub)
     w.close()

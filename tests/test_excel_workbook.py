@@ -8,6 +8,7 @@ import dataclasses
 import json
 import re
 import stat
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -163,6 +164,28 @@ def test_long_sheet_continues_with_note(tmp_path: Path) -> None:
     assert sorted(ids.to_list()) == sorted(run.result.findings["finding_id"].to_list())
     notes = sheet(path, "汇总", header_row=None).to_series(0).to_list()
     assert "表4 共 7 行，超过单表行数上限，续表：表4（续2）、表4（续3）" in notes
+
+
+def test_large_workbook_packaged_through_temporary_files_is_the_same(tmp_path: Path,
+                                                                   monkeypatch) -> None:
+    import cardcheck.report.excel as X
+
+    run = example_run(tmp_path)
+    inp = BookInput(run.result.findings, run.inputs.frames, run.result.runs, run.inputs.counts,
+                    report_spec(run.config), "自查自纠")
+    small = build_and_write(tmp_path / "small.xlsx", inp)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(X, "IN_MEMORY_ROWS", 6)  # 7 findings: "large"
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    large = build_and_write(tmp_path / "large.xlsx", inp)
+    with zipfile.ZipFile(small) as a, zipfile.ZipFile(large) as b:
+        assert a.namelist() == b.namelist()
+        parts = [n for n in a.namelist() if n != "docProps/core.xml"]  # time of creation
+        assert [a.read(n) for n in parts] == [b.read(n) for n in parts]
+        assert {i.date_time for i in b.infolist()} == {(1980, 1, 31, 0, 0, 0)}  # from disk
+    assert list(scratch.iterdir()) == []
 
 
 def test_no_excel_option(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def build_and_write(path: Path, inp: BookInput, max_rows: int = MAX_ROWS) -> Pat
     elif "category" not in ledger.columns:
         ledger = ledger.with_columns(pl.col("rule").replace_strict(
             spec.categories, default=pl.col("rule_name"), return_dtype=pl.String).alias("category"))
-    w = Writer(path, max_rows=max_rows)
+    w = Writer(path, max_rows=max_rows, rows=inp.findings.height)
     summary_ws = w.sheet(spec.sheets["summary"].name)
     sheets = spec.sheets
     paid_by_card = T.card_payments(inp.frames)

@@ -28,6 +28,7 @@ WRAP = {"evidence": 26, "measure": 20, "basis": 14, "beneficiaries": 16, "proble
         "categories": 14, "category": 10, "owner": 10, "note": 10, "reason": 30}
 WIDE_LIMIT = 24  # widest unwrapped column, in character cells
 HEAD_ROWS = 3  # title, subtitle, header
+IN_MEMORY_ROWS = 20_000  # up to this many rows a sheet, the package is assembled in memory
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False,
                     "strings_to_numbers": False, "constant_memory": True}
 
@@ -79,14 +80,16 @@ def widths(df: pl.DataFrame, cols: list[tuple[str, str]]) -> list[float]:
 class Writer:
     """One workbook; formats made once."""
 
-    def __init__(self, path: Path, max_rows: int = MAX_ROWS) -> None:
+    def __init__(self, path: Path, max_rows: int = MAX_ROWS, rows: int = 0) -> None:
+        """`rows`: about how many data rows the largest sheet will have."""
         self.path = path
         self.max_rows = max_rows
         self.wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
-        # Rows go to one temporary file per sheet (constant_memory), but the package is put
-        # together in memory: the sheets are findings-sized, and a temporary file per part
-        # (40 of them) cost more than writing the rows. xlsxwriter reads this at close().
-        self.wb.in_memory = True
+        # Rows go to one temporary file per sheet (constant_memory). A workbook of findings
+        # is then put together in memory: a temporary file per part (40 of them) cost more
+        # than writing the rows. A large one keeps xlsxwriter's temporary files, so memory
+        # stays flat. xlsxwriter reads this at close().
+        self.wb.in_memory = rows <= IN_MEMORY_ROWS
         add = self.wb.add_format
         font = {"font_name": "宋体", "font_size": 10, "valign": "vcenter"}
         self.f: dict[str, Any] = {
