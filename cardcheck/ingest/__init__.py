@@ -19,13 +19,14 @@ import polars as pl
 from cardcheck.config import Config, TableSpec
 from cardcheck.errors import InputError
 from cardcheck.ingest.header import Mapping, find_header, scorer
-from cardcheck.ingest.read import open_grid
+from cardcheck.ingest.read import Grid, open_grid
 from cardcheck.ingest.rows import with_skip
 from cardcheck.ingest.values import CARD_COLUMNS, ID_COLUMNS, date_column, normalise
 from cardcheck.model import REJECTS, SCHEMAS, SOURCE
 from cardcheck.normalize.derive import derive
 
 MAIN = ("roll", "accounts", "payments", "transactions")
+SLICE_ROWS = 2_000_000
 
 
 @dataclass
@@ -88,6 +89,32 @@ def load_file(path: Path, kind: str, config: Config) -> Loaded:
     mapping = find_header(grid.head, spec, kind, path.name, grid.encoding)
     header_line = grid.line_offset + mapping.header_index + 1
     body = grid.body(mapping.header_index)
+    units = {**spec.units, **mapping.units}
+    # a large file is normalised slice by slice: the working columns of a slice (flags, parsed
+    # values, problems) are freed before the next, so memory grows with the file, not a multiple
+    # of it. Spreadsheets (with Excel number-cell flags) are never that large.
+    size = SLICE_ROWS if grid.numeric is None else max(body.height, 1)
+    parts = [_load_rows(part, grid, mapping, kind, config, units, spec)
+             for part in body.iter_slices(size)] or [
+        _load_rows(body, grid, mapping, kind, config, units, spec)]
+    ok = pl.concat([p[0] for p in parts], how="vertical_relaxed") if len(parts) > 1 else parts[0][0]
+    rej = pl.concat([p[1] for p in parts], how="vertical") if len(parts) > 1 else parts[0][1]
+    skipped = [reason for p in parts for reason in p[2]]
+    ok = _finish(ok, kind, spec, path, mapping, config)
+    rejects = rej.select(pl.lit(path.name).alias("file"), "line", "column", "value", "reason")
+    counts = FileCounts(
+        file=path.name, kind=kind, format=grid.format, encoding=grid.encoding,
+        header_line=header_line, read=body.height, loaded=ok.height, rejected=rejects.height,
+        skipped=len(skipped), skipped_reasons=dict(Counter(skipped)),
+        title_lines=header_line - 1,
+    )
+    return Loaded(ok, rejects.cast(REJECTS), counts)  # type: ignore[arg-type]
+
+
+def _load_rows(body: pl.DataFrame, grid: Grid, mapping: Mapping, kind: str, config: Config,
+               units: dict[str, str], spec: TableSpec
+               ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """(loaded rows, rejects, skip reasons) of some rows below the header."""
     cells = [c for c in body.columns if c != "__line"]
     body = with_skip(body, cells, mapping.header_cells)
     data = body.filter(pl.col("__skip").is_null())
@@ -105,17 +132,8 @@ def load_file(path: Path, kind: str, config: Config) -> Loaded:
             frame = frame.with_columns(
                 [flags[i].filter(keep).alias(f"__num_{col}") for col, i in wanted.items()]
             )
-    units = {**spec.units, **mapping.units}
     ok, rej = normalise(frame, kind, config, mapping.headers, units, spec.required)
-    ok = _finish(ok, kind, spec, path, mapping, config)
-    rejects = rej.select(pl.lit(path.name).alias("file"), "line", "column", "value", "reason")
-    counts = FileCounts(
-        file=path.name, kind=kind, format=grid.format, encoding=grid.encoding,
-        header_line=header_line, read=body.height, loaded=ok.height, rejected=rejects.height,
-        skipped=len(skipped), skipped_reasons=dict(Counter(skipped)),
-        title_lines=header_line - 1,
-    )
-    return Loaded(ok, rejects.cast(REJECTS), counts)  # type: ignore[arg-type]
+    return ok, rej, skipped
 
 
 def _finish(ok: pl.DataFrame, kind: str, spec: TableSpec, path: Path, mapping: Mapping,
