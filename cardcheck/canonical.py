@@ -39,7 +39,7 @@ import polars as pl
 
 from cardcheck import __version__
 from cardcheck.config import Config
-from cardcheck.engines import Engine, Scanned, scanned
+from cardcheck.engines import Engine, Scanned, scanned_all
 from cardcheck.engines.store import LocalStore, join, store_for
 from cardcheck.errors import CardcheckError, InputError
 from cardcheck.ingest import MAIN, FileCounts, schema_for, spec_for
@@ -239,32 +239,36 @@ def _files(store: Any, base: str, kind: str) -> tuple[list[str], str] | None:
 
 def _validate(engine: Engine, store: Any, kind: str, files: list[str], fmt: str,
               expected: Schema) -> nw.LazyFrame:
-    """Check each file's columns and types (locally), or the table's (through the engine), and
-    return the table in canonical columns and types."""
+    """Check each file's columns and types (local files, read by polars from their footers),
+    or the table's (a URL, through the engine), and return the table in canonical columns and
+    types, as the engine reads it."""
     want = _nw_schema(expected)
     text = fmt == "csv"
-    local = isinstance(store, LocalStore)
-    checks = [[f] for f in files] if local else [files]
-    for group in checks:
-        if local:
-            lf = pl.scan_parquet(group[0]) if not text else pl.scan_csv(group[0],
-                                                                       infer_schema=False)
-            try:
-                actual = dict(nw.from_native(lf).collect_schema())
-            except Exception as exc:  # noqa: BLE001 - a damaged file: say which one
-                raise InputError(f"canonical table {kind}: {group[0]} cannot be read as "
-                                 f"{fmt.upper()} ({type(exc).__name__})") from None
-        else:
-            actual = dict(engine.scan(group, fmt).collect_schema())
+    table = None
+    if isinstance(store, LocalStore):
+        groups = [(f, _schema(kind, f, fmt, lambda f=f: nw.from_native(
+            pl.scan_csv(f, infer_schema=False) if text else pl.scan_parquet(f)))) for f in files]
+    else:
+        where = files[0] if len(files) == 1 else join(store.root, kind)
+        table = engine.scan(files, fmt)
+        groups = [(where, _schema(kind, where, fmt, lambda: table))]
+    for where, actual in groups:
         problems = schema_problems(actual, want, text)
         if problems:
-            where = group[0] if len(group) == 1 else join(store.root, kind)
             raise InputError(f"canonical table {kind} ({where}): " + "; ".join(problems)
                              + "; write canonical tables with `cardcheck normalise`")
-    lf = engine.scan(files, fmt)
+    lf = table if table is not None else engine.scan(files, fmt)
     if text:
         return lf.select([_from_text(c, t) for c, t in want.items()])
     return lf.select(list(want))
+
+
+def _schema(kind: str, where: str, fmt: str, open_lf: Callable[[], Any]) -> dict[str, Any]:
+    try:
+        return dict(open_lf().collect_schema())
+    except Exception as exc:  # noqa: BLE001 - a damaged or unreachable file: say which one
+        raise InputError(f"canonical table {kind}: {where} cannot be read as {fmt.upper()} "
+                         f"({type(exc).__name__})") from None
 
 
 def _from_text(name: str, dtype: Any) -> nw.Expr:
@@ -290,19 +294,19 @@ def open_canonical(location: str, engine: Engine, config: Config,
     if not store.is_dir(base):
         raise InputError(f"--canonical {location}: no such folder")
     kinds = table_kinds(config)
-    tables: dict[str, Scanned] = {}
+    lazies: dict[str, nw.LazyFrame] = {}
     files: dict[str, list[str]] = {}
-    for kind in kinds:
+    formats: dict[str, str] = {}
+    for kind in [*kinds, REJECTS_DIR]:
         found = _files(store, base, kind)
         if found is None:
             continue
         if progress:
             progress(f"checking canonical {kind}")
-        paths, fmt = found
-        lf = _validate(engine, store, kind, paths, fmt, expected_schema(kind, config))
-        tables[kind] = _scanned(lf, store, paths, fmt)
-        files[kind] = paths
-    missing = [k for k in NEEDED if k not in tables]
+        files[kind], formats[kind] = found
+        expected = dict(REJECTS) if kind == REJECTS_DIR else expected_schema(kind, config)
+        lazies[kind] = _validate(engine, store, kind, files[kind], formats[kind], expected)
+    missing = [k for k in NEEDED if k not in lazies]
     if missing:
         raise InputError(f"--canonical {location}: no {', '.join(missing)} table (expected "
                          + ", ".join(f"{k}/ with Parquet files" for k in missing)
@@ -311,26 +315,24 @@ def open_canonical(location: str, engine: Engine, config: Config,
     warnings = [f"--canonical {location}: {name} is not a table cardcheck knows (ignored)"
                 for name, _ in store.entries(base)
                 if name.split(".")[0] not in known and not name.startswith((".", "_"))]
-    rejects = None
-    found = _files(store, base, REJECTS_DIR)
-    if found is not None:
-        rejects = _scanned(_validate(engine, store, REJECTS_DIR, found[0], found[1],
-                                     dict(REJECTS)), store, found[0], found[1])
-        files[REJECTS_DIR] = found[0]
+    tables = _count(lazies, store, files, formats)
+    rejects = tables.pop(REJECTS_DIR, None)
     manifests = _manifests(store, base)
     counts = [_counts(m["part"], c) for m in manifests for c in m.get("counts", [])]
     warnings += _consistency(manifests, tables, config)
     return Source(location, tables, rejects, counts, manifests, files, warnings)
 
 
-def _scanned(lf: nw.LazyFrame, store: Any, paths: list[str], fmt: str) -> Scanned:
-    """Rows and non-null counts: local Parquet files are counted by polars from their footers
-    and columns (a Spark job per table costs seconds); anything else by the engine."""
-    if not (isinstance(store, LocalStore) and fmt == "parquet"):
-        return scanned(lf)
-    names = lf.collect_schema().names()
-    counts = scanned(nw.from_native(pl.scan_parquet(paths).select(names)))
-    return Scanned(lf, counts.height, counts.filled)
+def _count(lazies: dict[str, nw.LazyFrame], store: Any, files: dict[str, list[str]],
+           formats: dict[str, str]) -> dict[str, Scanned]:
+    """Rows and non-null counts of every table: local Parquet files counted by polars (from
+    their footers and columns), anything else by the engine, all tables in one query."""
+    local = {k for k in lazies if isinstance(store, LocalStore) and formats[k] == "parquet"}
+    out = scanned_all({k: lf for k, lf in lazies.items() if k not in local})
+    counted = scanned_all({k: nw.from_native(pl.scan_parquet(files[k]).select(
+        lazies[k].collect_schema().names())) for k in local})
+    out.update({k: Scanned(lazies[k], c.height, c.filled) for k, c in counted.items()})
+    return {k: out[k] for k in lazies}
 
 
 def _manifests(store: Any, base: str) -> list[dict[str, Any]]:

@@ -182,3 +182,11 @@ def test_missing_table_and_url_without_spark(county) -> None:
     text = fails("check", "--canonical", county["canon"], "--inputs", county["demo"],
                  "--out", county["root"] / "x5")
     assert "--inputs cannot be given with it" in text
+
+
+def test_damaged_file_is_named(county) -> None:
+    bad = copy_canon(county, "damaged")
+    path = bad / "deaths" / "141125.parquet"
+    path.write_bytes(b"not parquet at all")
+    text = fails("check", "--canonical", bad, "--out", county["root"] / "x6")
+    assert f"canonical table deaths: {path} cannot be read as PARQUET" in text

@@ -51,11 +51,25 @@ class _Nulls:
 
 def scanned(lf: nw.LazyFrame) -> Scanned:
     """Count rows and non-null values per column in one pass on the engine."""
-    names = lf.collect_schema().names()
-    counts = lf.select(nw.len().alias("__rows"),
-                       *[nw.col(c).count().alias(f"__n{i}") for i, c in enumerate(names)])
-    row = counts.collect(backend="polars").to_native().row(0)
-    return Scanned(lf, int(row[0]), {c: int(row[i + 1]) for i, c in enumerate(names)})
+    return scanned_all({"t": lf})["t"]
+
+
+def scanned_all(lfs: dict[str, nw.LazyFrame]) -> dict[str, Scanned]:
+    """`scanned` for several tables in one query (the one-row counts cross-joined), so Spark
+    runs one job instead of one per table."""
+    if not lfs:
+        return {}
+    names = {k: lf.collect_schema().names() for k, lf in lfs.items()}
+    parts = [lf.select(nw.len().alias(f"r{i}"),
+                       *[nw.col(c).count().alias(f"n{i}_{j}") for j, c in enumerate(names[k])])
+             for i, (k, lf) in enumerate(lfs.items())]
+    query = parts[0]
+    for part in parts[1:]:
+        query = query.join(part, how="cross")
+    row = query.collect(backend="polars").to_native().row(0, named=True)
+    return {k: Scanned(lf, int(row[f"r{i}"]),
+                       {c: int(row[f"n{i}_{j}"]) for j, c in enumerate(names[k])})
+            for i, (k, lf) in enumerate(lfs.items())}
 
 
 def owner_only(path: str) -> None:
