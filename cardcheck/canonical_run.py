@@ -305,7 +305,8 @@ def write_all(run: CheckRun, timer: Timer, progress: Any, engine: Engine, target
 def canonical_record(source: Source) -> dict[str, Any]:
     """What the manifest says about the canonical input: parts, versions, rows, files."""
     return {
-        "location": source.location,
+        "location": (source.location if local_path(source.location) is None
+                     else str(Path(local_path(source.location) or ".").resolve())),
         "parts": [m.get("part") for m in source.manifests],
         "normalised_with": sorted({str(m.get("cardcheck")) for m in source.manifests}),
         "schema_digests": sorted({str(m.get("schema_digest")) for m in source.manifests}),

@@ -14,6 +14,7 @@ from cardcheck.config import Config
 from cardcheck.errors import CardcheckError, InputError
 
 INT_COLUMNS = ("first_month", "last_month", "months", "amount")
+CANONICAL = "__canonical__"  # read_manifest's key for a run over canonical tables
 
 
 def find_finding(out: Path, finding_id: str) -> dict[str, Any]:
@@ -48,8 +49,16 @@ def read_manifest(run: Path) -> tuple[dict[str, list[Path]], Path | None]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         inputs = {str(k): [Path(p) for p in v] for k, v in manifest["inputs"].items() if v}
         config = Path(manifest["config"]) if manifest.get("config") else None
+        canonical = (manifest.get("canonical") or {}).get("location")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"{path}: not a cardcheck manifest ({exc})") from None
+    if canonical:  # a `check --canonical` run read canonical tables, not input files
+        from cardcheck.engines.store import local_path
+
+        if local_path(canonical) is None:
+            raise InputError(f"{path}: the run read the canonical tables at {canonical}; "
+                             "copy them to a local folder to explain or graph this run")
+        return {CANONICAL: [Path(local_path(canonical) or ".")]}, config
     gone = [str(p) for files in inputs.values() for p in files if not p.is_file()]
     if gone:
         raise InputError(f"{path} names input files that are no longer there: {', '.join(gone)}")
@@ -62,6 +71,10 @@ def load_frames(inputs: dict[str, list[Path]],
     from cardcheck.ingest import load_inputs
 
     config = load_config(config_path)
+    if CANONICAL in inputs:
+        from cardcheck.canonical import load_frames as canonical_frames
+
+        return canonical_frames(str(inputs[CANONICAL][0]), config), config
     return load_inputs(inputs, config).frames, config
 
 

@@ -190,3 +190,13 @@ def test_damaged_file_is_named(county) -> None:
     path.write_bytes(b"not parquet at all")
     text = fails("check", "--canonical", bad, "--out", county["root"] / "x6")
     assert f"canonical table deaths: {path} cannot be read as PARQUET" in text
+
+
+def test_explain_reads_the_canonical_tables_of_the_run(county) -> None:
+    out = county["root"] / "from_canon_polars"
+    if not (out / "manifest.json").exists():
+        cli("check", "--canonical", county["canon"], "--out", out, "--quiet", "--no-excel")
+    finding = findings(out).filter(pl.col("rule") == "C04").row(0, named=True)["finding_id"]
+    via_canonical = cli("explain", finding, "--out", out)
+    assert "(该发现涉及的人、户、卡在本次输入中找不到)" not in via_canonical
+    assert via_canonical == cli("explain", finding, "--out", county["direct"])
