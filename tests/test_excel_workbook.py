@@ -213,3 +213,20 @@ def test_report_settings_errors_name_the_key(patch: dict, message: str) -> None:
     bad = dataclasses.replace(config, report=_merge(config.report, patch))
     with pytest.raises(ConfigError, match=re.escape(message)):
         report_spec(bad)
+
+
+def test_cards_csv_follows_a_renamed_table2(tmp_path: Path) -> None:
+    from cardcheck.config import _merge
+    from cardcheck.report import tables as T
+    from cardcheck.report.book import cards_csv_path, write_cards_csv
+    from cardcheck.report.example import example_frames
+
+    config = load_config()
+    renamed = dataclasses.replace(config, report=_merge(config.report, {"sheets": {"t2": {
+        "name": "核对表 <卡>", "columns": [["card_no", "卡号"], ["paid", "金额"],
+                                         ["holder_name", "金额"]]}}}))
+    spec = report_spec(renamed)
+    path = cards_csv_path(tmp_path / "book.xlsx", spec)
+    assert path == tmp_path / "核对表_卡__全部卡片.csv"
+    write_cards_csv(T.table2(example_frames(config), example_findings()), spec.sheets["t2"], path)
+    assert cards_csv(path)[0] == {"卡号": "6217****0001", "金额": "1800.00", "金额(2)": "张三"}

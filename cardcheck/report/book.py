@@ -54,7 +54,8 @@ def rule_sheet_name(code: str, name: str) -> str:
 
 def cards_csv_path(workbook: Path, spec: ReportSpec) -> Path:
     """Every card's 表2 row, beside the workbook: 表2_全部卡片.csv."""
-    return workbook.parent / f"{spec.sheets['t2'].name}{CARDS_CSV_SUFFIX}"
+    name = re.sub(r"[\\/:*?\"<>|\s]+", "_", spec.sheets["t2"].name)
+    return workbook.parent / f"{name}{CARDS_CSV_SUFFIX}"
 
 
 def cards_note(cards: int, shown: int, csv_name: str) -> str:
@@ -68,7 +69,12 @@ def write_cards_csv(cards: pl.DataFrame, sheet: SheetSpec, path: Path) -> Path:
     from cardcheck.outputs import write_csv
 
     cols = columns_of(sheet, cards)
-    data = sheet_values(cards, cols).rename({c: h for c, h in cols})
+    seen: dict[str, int] = {}
+    headers = []
+    for _, header in cols:  # a header the config gives twice is told apart: (2), (3) …
+        seen[header] = seen.get(header, 0) + 1
+        headers.append(header if seen[header] == 1 else f"{header}({seen[header]})")
+    data = sheet_values(cards, cols).rename(dict(zip([c for c, _ in cols], headers)))
     return write_csv(data, path, float_precision=2, include_bom=True)
 
 

@@ -67,10 +67,11 @@ def widths(df: pl.DataFrame, cols: list[tuple[str, str]]) -> list[float]:
         text = values.cast(pl.String).fill_null("")
         exprs.append(((text.str.len_bytes() + text.str.len_chars()) // 2).max().alias(f"_{i}"))
     widest = head.select(exprs).row(0) if exprs else ()
+    schema = head.schema
     out = []
     for (col, header), most in zip(cols, widest):
         header_w = (len(header.encode()) + len(header)) // 2
-        if head.schema[col].is_numeric() or col in MONEY:
+        if schema[col].is_numeric() or col in MONEY:
             header_w = min(header_w, 8)  # a long header over a number wraps instead
         limit = WRAP.get(col, WIDE_LIMIT)
         out.append(float(min(max(int(most or 0), header_w, 4) + 1, limit)))
@@ -135,7 +136,8 @@ class Writer:
         head = HEAD_ROWS + (1 if note else 0)
         per_sheet = max(self.max_rows - head, 1)
         data = sheet_values(df, cols)
-        kinds = [self._kind(c, data.schema[c]) for c, _ in cols]
+        schema = data.schema
+        kinds = [self._kind(c, schema[c]) for c, _ in cols]
         width = widths(df, cols)
         names = []
         for part, start in enumerate(range(0, max(data.height, 1), per_sheet)):
