@@ -49,7 +49,8 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("canonical")
     write_demo(root / "demo", households=300, seed=5, clean=False)
     cli("normalise", "--inputs", root / "demo", "--out", root / "canon", "--quiet")
-    cli("check", "--inputs", root / "demo", "--out", root / "direct", "--quiet", "--no-excel")
+    cli("check", "--inputs", root / "demo", "--out", root / "direct", "--quiet", "--no-excel",
+        "--parquet")
     return {"root": root, "demo": root / "demo", "canon": root / "canon",
             "direct": root / "direct"}
 
@@ -200,3 +201,23 @@ def test_explain_reads_the_canonical_tables_of_the_run(county) -> None:
     via_canonical = cli("explain", finding, "--out", out)
     assert "(该发现涉及的人、户、卡在本次输入中找不到)" not in via_canonical
     assert via_canonical == cli("explain", finding, "--out", county["direct"])
+
+
+def test_parquet_on_a_direct_check(county) -> None:
+    direct = county["direct"]
+    assert_frame_equal(escape_formulas(pl.read_parquet(direct / "findings.parquet")),
+                       findings(direct))
+    assert pl.read_parquet(direct / "rejects.parquet").schema == pl.Schema(REJECTS)
+    outputs = json.loads((direct / "manifest.json").read_text(encoding="utf-8"))["outputs"]
+    assert outputs["findings_parquet"] == str(direct / "findings.parquet")
+
+
+def test_another_config_than_normalise_used_is_a_warning(county) -> None:
+    config = county["root"] / "mine.yaml"
+    config.write_text("rules:\n  C05:\n    severity: medium\n", encoding="utf-8")
+    result = RUNNER.invoke(app, ["check", "--canonical", str(county["canon"]), "--out",
+                                 str(county["root"] / "x7"), "--config", str(config),
+                                 "--rules", "C05", "--no-excel", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert ("cardcheck: warning: canonical part 141125 was normalised with another "
+            "configuration") in " ".join(result.output.split())

@@ -78,5 +78,6 @@ def test_spark_check_canonical_writes_parquet_to_a_url(county) -> None:
     assert manifest["options"]["out"] == f"file://{out}"
     assert manifest["outputs"]["findings_parquet"] == f"file://{out}/findings.parquet"
     assert manifest["written"]["engine"] == "spark"  # Parquet by default with Spark
+    assert len(manifest["counts"]) == 12  # read from the part's manifest through Hadoop
     assert manifest["outputs"]["ledger"] == str(ledger)
     assert ledger.is_file() and not (out / "cardcheck.db").exists()
