@@ -243,9 +243,12 @@ class Attribution:
         return self.payments.filter(nw.col("unattributed_reason").is_null())
 
     def with_approved(self) -> nw.LazyFrame:
-        """Attributed payments with `approved` (see with_approved)."""
-        return self.ctx.once("attribution.approved",
-                             lambda: with_approved(self.attributed, self.rows))
+        """Attributed payments with `approved` (see with_approved). Only the small table of
+        approved amounts per (entry, period) is materialised; the join onto the payments stays
+        lazy (a second materialised copy of every payment cost as much memory as the first)."""
+        approved = self.ctx.once("attribution.approved",
+                                 lambda: approved_for(self.attributed, self.rows))
+        return self.attributed.join(approved, on=[*ENTRY, "period"], how="left")
 
 
 def prepare(ctx: Context) -> Attribution:
