@@ -165,6 +165,10 @@ class SparkEngine(Engine):
         builder = SparkSession.builder.master(master).appName("cardcheck")
         defaults = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false",
                     "spark.sql.shuffle.partitions": "8", "spark.sql.ansi.enabled": "false"}
+        if master.startswith("local"):
+            # local mode runs every task in the driver's JVM, whose 1 GB default heap a county
+            # exhausts (Spark then hangs instead of failing); give it half this machine's memory
+            defaults["spark.driver.memory"] = local_driver_memory()
         for key, value in {**defaults, **(conf or {})}.items():
             builder = builder.config(key, value)
         self.spark: Any = builder.getOrCreate()
@@ -197,6 +201,15 @@ class SparkEngine(Engine):
 
     def close(self) -> None:
         """The Spark session is kept for the process; stopping it is the caller's choice."""
+
+
+def local_driver_memory() -> str:
+    """Half the physical memory, in whole GB (at least 1g), for Spark's local-mode JVM."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "2g"
+    return f"{max(1, total // 2 // 2**30)}g"
 
 
 def make_engine(name: str, **options: Any) -> Engine:
