@@ -213,7 +213,7 @@ def test_every_fixture_has_the_canonical_schema(name: str, kind: str) -> None:
 def test_a_file_read_in_slices_loads_exactly_as_in_one_piece(name, kind, monkeypatch) -> None:
     """Large files are normalised slice by slice; slicing changes nothing: rows, rejects (with
     their lines), skip reasons and counts."""
-    import cardcheck.ingest as ingest
+    from cardcheck import ingest
 
     whole = load(name, kind)
     monkeypatch.setattr(ingest, "SLICE_ROWS", 2)
