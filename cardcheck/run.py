@@ -180,7 +180,7 @@ def exit_code(result: RunResult, fail_on: str | None) -> ExitCode:
 
 def run_check(options: CheckOptions) -> ExitCode:
     from cardcheck.ingest import load_inputs
-    from cardcheck.ingest.sanity import empty_tables, period_warnings, same_files
+    from cardcheck.ingest.sanity import empty_tables, memory_warning, period_warnings, same_files
     from cardcheck.ledger import STAGES
     from cardcheck.outputs import write_outputs
     from cardcheck.progress import Progress
@@ -203,6 +203,10 @@ def run_check(options: CheckOptions) -> ExitCode:
     same_files(paths)
     progress = Progress(quiet=options.quiet)
     with progress:
+        too_big = memory_warning(paths)
+        if too_big:  # printed even with --quiet, before minutes of reading
+            progress.console.print(f"cardcheck: warning: {too_big}", soft_wrap=True,
+                                   markup=False, highlight=False)
         with timer.stage("read+normalise"):
             inputs = load_inputs(paths, config, progress=progress.step)
         empty_tables(inputs.counts)
