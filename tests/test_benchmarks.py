@@ -21,3 +21,27 @@ def test_bench_script_runs(tmp_path: Path) -> None:
         assert row in table, row
     assert re.search(r"\| 代发明细 \| [\d,]+ \|", table)
     assert (tmp_path / "out_polars_0" / "findings.csv").stat().st_size > 0
+
+
+def test_rule_profile_script_runs_and_reuses_its_cache(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cardcheck.cli import app
+
+    demo = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(demo), "--clean", "--households", "300",
+                                      "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    spec = importlib.util.spec_from_file_location("profile_rules", BENCH.parent / "profile_rules.py")
+    assert spec and spec.loader
+    prof = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(prof)
+    cache = tmp_path / "frames"
+    first = prof.profile(prof.load_frames(demo, cache))
+    assert (cache / "payments.parquet").exists()
+    frames = prof.load_frames(tmp_path / "nowhere", cache)  # from the cache: no inputs read
+    second = prof.profile(frames, runs=2)
+    for table in (first, second):
+        assert re.search(r"\| attribution\.payments \| [\d.]+ \| [\d,]+ \|", table)
+        assert len(re.findall(r"^\| [CPE]\d\d \| [\d.]+ \|$", table, flags=re.MULTILINE)) == 23
+        assert "shared frames" in table
