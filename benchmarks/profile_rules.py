@@ -46,6 +46,7 @@ def profile(frames: dict[str, pl.DataFrame], runs: int = 1) -> str:
     rule_best: dict[str, float] = {}
     original = Context.once
     stack: list[float] = []  # time spent in nested shared frames, per open frame
+    per_rule: list[float] = [0.0]  # per rule of the current run: its outermost shared frames' time
 
     def timed_once(self: Context, key: str, build):  # type: ignore[no-untyped-def]
         if key in self.shared:
@@ -63,13 +64,12 @@ def profile(frames: dict[str, pl.DataFrame], runs: int = 1) -> str:
         built[key] = frame
         return frame
 
-    per_rule: list[float] = [0.0]
+    def step(_msg: str) -> None:  # run_rules announces each rule before running it
+        per_rule.append(0.0)
+
     Context.once = timed_once  # type: ignore[method-assign]
     try:
         for _ in range(runs):
-            def step(_msg: str) -> None:
-                per_rule.append(0.0)
-
             result = run_rules(frames, config, progress=step)
             ran = [r for r in result.runs if r.status == "ran"]
             for run, in_shared in zip(ran, per_rule[1:], strict=True):

@@ -232,8 +232,7 @@ def run_canonical(options: CheckOptions) -> ExitCode:
                 raise InputError(f"--canonical {options.canonical}: the {', '.join(empty)} "
                                  "table has no rows; at least one is needed to check")
             for warning in source.warnings + _period_warnings(source, engine):
-                progress.console.print(f"cardcheck: warning: {warning}", soft_wrap=True,
-                                       markup=False, highlight=False)
+                progress.warn(warning)
             with timer.stage("rules"):
                 result = run_rules(source.tables, config, engine=engine, select=select,
                                    progress=progress.step)

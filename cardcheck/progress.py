@@ -39,3 +39,8 @@ class Progress:
         else:
             elapsed = time.perf_counter() - self._t0
             print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    def warn(self, text: str) -> None:
+        """A warning line on stderr, printed even when quiet (it may change what the user does)."""
+        self.console.print(f"cardcheck: warning: {text}", soft_wrap=True, markup=False,
+                           highlight=False)

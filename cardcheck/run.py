@@ -204,15 +204,13 @@ def run_check(options: CheckOptions) -> ExitCode:
     progress = Progress(quiet=options.quiet)
     with progress:
         too_big = memory_warning(paths)
-        if too_big:  # printed even with --quiet, before minutes of reading
-            progress.console.print(f"cardcheck: warning: {too_big}", soft_wrap=True,
-                                   markup=False, highlight=False)
+        if too_big:  # before minutes of reading
+            progress.warn(too_big)
         with timer.stage("read+normalise"):
             inputs = load_inputs(paths, config, progress=progress.step)
         empty_tables(inputs.counts)
-        for warning in period_warnings(inputs.frames):  # printed even with --quiet
-            progress.console.print(f"cardcheck: warning: {warning}", soft_wrap=True,
-                                   markup=False, highlight=False)
+        for warning in period_warnings(inputs.frames):
+            progress.warn(warning)
         from cardcheck.canonical_run import engine_options, parquet_for_direct_run
 
         engine = make_engine(options.engine, **engine_options(options))

@@ -12,6 +12,9 @@ cluster. `write_parquet` is the way out for large results, written by the engine
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,6 +178,7 @@ class SparkEngine(Engine):
         self.spark: Any = builder.getOrCreate()
         self.spark.sparkContext.setLogLevel("ERROR")
         self._staging: str | None = None
+        self._staged = 0
 
     def lazy(self, df: pl.DataFrame | Scanned) -> nw.LazyFrame:
         if isinstance(df, Scanned):
@@ -188,16 +192,12 @@ class SparkEngine(Engine):
         """A large frame handed over as a Parquet file in a private temporary folder: Spark's
         rules ran 2.4x slower over the same data given as an in-memory Arrow table (county,
         C02+P02: 132 s against 56 s). Local mode only: executors elsewhere cannot see it."""
-        import tempfile
-
         if self._staging is None:
-            import shutil
-            import weakref
-
             self._staging = tempfile.mkdtemp(prefix="cardcheck-spark-")
             # removed with the engine, or at exit, if close() is never called
             weakref.finalize(self, shutil.rmtree, self._staging, True)
-        path = os.path.join(self._staging, f"t{len(os.listdir(self._staging))}.parquet")
+        self._staged += 1
+        path = os.path.join(self._staging, f"t{self._staged}.parquet")
         df.write_parquet(path)
         return path
 
@@ -224,8 +224,6 @@ class SparkEngine(Engine):
         """The Spark session is kept for the process (stopping it is the caller's choice); the
         staged frames are removed."""
         if self._staging is not None:
-            import shutil
-
             self.spark.catalog.clearCache()
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None

@@ -109,7 +109,7 @@ def period_warnings(frames: dict[str, pl.DataFrame]) -> list[str]:
 
 
 # Peak resident memory of a direct `check` per byte of CSV input, measured on the demo data
-# (README "Speed": 300k households, 1.2 GB of CSV, peak 7.0 GB; 1M, 3.7 GB, killed past 22.5 GB).
+# (README "Speed": 300k households, 1.2 GB of CSV, peak 7.6 GB; 1M, 3.7 GB, killed past 22.5 GB).
 # XLSX is zipped text, about five times smaller than the same table as CSV.
 PEAK_PER_INPUT_BYTE = 6.5
 XLSX_EXPANSION = 5.0
@@ -135,12 +135,12 @@ def memory_warning(paths: dict[str, list[Path]], available: int | None = None) -
         return None
     size = 0.0
     for files in paths.values():
-        for path in files:
+        for path in map(Path, files):
             try:
-                n = Path(path).stat().st_size
+                n = path.stat().st_size
             except OSError:
                 continue  # the reader names a missing file
-            size += n * (XLSX_EXPANSION if Path(path).suffix.lower() in (".xlsx", ".xls") else 1)
+            size += n * (XLSX_EXPANSION if path.suffix.lower() in (".xlsx", ".xls") else 1)
     need = size * PEAK_PER_INPUT_BYTE
     if need <= available:
         return None
