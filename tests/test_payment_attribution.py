@@ -72,6 +72,23 @@ def pay(card: str, memo: str | None, amount: int = 100, day: str = "2023-04-10",
             "id_number": id_number}
 
 
+def with_entry_key(fn: Callable[[Context], nw.LazyFrame]) -> Callable[[Context], nw.LazyFrame]:
+    """fn's rows with the string key of the entry their number stands for (entry_key)."""
+    def keyed(ctx: Context) -> nw.LazyFrame:
+        keys = roll_rows(ctx.table("roll"), ctx.config).select("entry", "entry_key").unique()
+        return fn(ctx).join(keys, on="entry", how="left")
+    return keyed
+
+
+def test_entry_numbers_stand_for_one_entry_each() -> None:
+    got = run("polars", {"roll": ROLL}, lambda ctx: roll_rows(ctx.table("roll"), ctx.config))
+    pairs = got.select("entry", "entry_type", "entry_key", "fund").unique()
+    # H1's two members share an entry; 王五's two funds are two; the two orphans two
+    assert pairs.height == 5 == pairs["entry"].n_unique()
+    assert got.group_by("member_key").agg(pl.col("member").n_unique())["member"].max() == 1
+    assert got["member"].n_unique() == got["member_key"].n_unique() == 5
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_every_way_a_payment_is_matched_or_not(engine: str) -> None:
     payments = [
@@ -85,8 +102,8 @@ def test_every_way_a_payment_is_matched_or_not(engine: str) -> None:
         pay("C9", "代发"),  # a card off the roll
         pay("C1", "临时救助"),  # a fund the card does not carry
     ]
-    got = run(engine, {"roll": ROLL, "payments": payments},
-              lambda ctx: attribute(ctx.table("roll"), ctx.table("payments"), ctx.config))
+    got = run(engine, {"roll": ROLL, "payments": payments}, with_entry_key(
+              lambda ctx: attribute(ctx.table("roll"), ctx.table("payments"), ctx.config)))
     cols = ["card_no", "memo", "entry_type", "entry_key", "fund", "period", "matched_by",
             "unattributed_reason"]
     assert rows(got, cols) == rows(pl.DataFrame([
@@ -118,18 +135,14 @@ def test_approved_is_the_sum_of_active_members_counted_once(engine: str) -> None
     ]
 
     def approved(ctx: Context) -> nw.LazyFrame:
-        pairs = ctx.table("payments").select(
-            nw.lit("household").alias("entry_type"), nw.lit("H1").alias("entry_key"),
-            nw.lit("农村低保").alias("fund"), nw.col("pay_month").alias("period"),
-        )
-        person = ctx.table("payments").select(
-            nw.lit("person").alias("entry_type"), nw.lit(C).alias("entry_key"),
-            nw.lit("特困供养").alias("fund"), nw.col("pay_month").alias("period"),
-        )
-        return approved_for(nw.concat([pairs, person]), roll_rows(ctx.table("roll"), ctx.config))
+        rows = roll_rows(ctx.table("roll"), ctx.config)
+        entries = rows.filter(nw.col("entry_key").is_in(["H1", C])).select("entry").unique()
+        pairs = entries.join(ctx.table("payments").select(nw.col("pay_month").alias("period")),
+                             how="cross")
+        return approved_for(pairs, rows)
 
     payments = [pay("C1", None, day=d) for d in ("2023-04-10", "2023-05-10")]
-    got = run(engine, {"roll": roll, "payments": payments}, approved)
+    got = run(engine, {"roll": roll, "payments": payments}, with_entry_key(approved))
     assert rows(got, ["entry_key", "period", "approved"]) == sorted([
         ("H1", 202304, 50000), ("H1", 202305, 30000), (C, 202305, None),
     ], key=lambda r: tuple(str(v) for v in r))

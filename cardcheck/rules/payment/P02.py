@@ -35,20 +35,20 @@ def check(ctx: Context) -> nw.LazyFrame:
     att = prepare(ctx)
     months = covered_months(att.payments, float(ctx.params["cover_min_share"]))
     regular = att.entries.filter(~nw.col("fund").is_in(one_off_funds(ctx.config)))
-    due = approved_for(regular.select(ENTRY).join(months, how="cross"), att.rows)
+    due = approved_for(regular.select(*ENTRY).join(months, how="cross"), att.rows)
     paid = att.attributed.select(*ENTRY, "period").unique()
     # an ambiguous payment may belong to any entry on its card with a matching fund
     maybe = (
         att.payments.filter(nw.col("unattributed_reason") == AMBIGUOUS)
         .select("card_no", nw.col("fund").alias("amb_fund"), "period").unique()
-        .join(att.rows.select("card_no", *ENTRY), on="card_no", how="inner")
+        .join(att.rows.select("card_no", *ENTRY, "fund"), on="card_no", how="inner")
         .filter(nw.col("amb_fund").is_null() | (nw.col("amb_fund") == nw.col("fund")))
         .select(*ENTRY, "period").unique()
     )
     unpaid = (
         due.join(paid, on=[*ENTRY, "period"], how="anti")
         .join(maybe, on=[*ENTRY, "period"], how="anti")
-        .group_by(ENTRY).agg(
+        .group_by(*ENTRY).agg(
             nw.col("approved").sum().cast(nw.Int64).alias("amount"),
             nw.col("approved").max().alias("approved"), *month_span(),
         )

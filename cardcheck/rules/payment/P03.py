@@ -38,7 +38,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     )
     over = nw.when(nw.col("diff") > 0).then(nw.col("diff")).otherwise(nw.lit(0))
     under = nw.when(nw.col("diff") < 0).then(-nw.col("diff")).otherwise(nw.lit(0))
-    agg = per.with_columns(over=over, under=under).group_by(ENTRY).agg(
+    agg = per.with_columns(over=over, under=under).group_by(*ENTRY).agg(
         nw.col("over").sum().cast(nw.Int64), nw.col("under").sum().cast(nw.Int64),
         nw.col("approved").min().alias("approved_min"), nw.col("approved").max(),
         *month_span(),

@@ -34,7 +34,7 @@ def check(ctx: Context) -> nw.LazyFrame:
         .with_columns(extra=nw.col("paid") - base)
         .filter((nw.col("n_payments") >= 2) & (nw.col("extra") > tol))
     )
-    agg = per.group_by(ENTRY).agg(
+    agg = per.group_by(*ENTRY).agg(
         nw.col("extra").sum().cast(nw.Int64).alias("amount"),
         nw.col("n_payments").sum().cast(nw.Int64), nw.col("n_cards").max(), *month_span(),
     )

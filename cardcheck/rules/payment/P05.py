@@ -27,7 +27,7 @@ def check(ctx: Context) -> nw.LazyFrame:
         att.attributed.filter(~nw.col("period").is_null() & ~nw.col("pay_date").is_null()),
         "pay_date", "period", deadline_of(ctx.config),
     ).with_columns(deadline=deadline_of(ctx.config)).filter(nw.col("days_late") > 0)
-    agg = late.group_by(ENTRY).agg(
+    agg = late.group_by(*ENTRY).agg(
         nw.col("amount").sum().cast(nw.Int64), nw.col("days_late").max(),
         nw.col("deadline").max(), *month_span(),
     )

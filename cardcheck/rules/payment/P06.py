@@ -26,7 +26,7 @@ def check(ctx: Context) -> nw.LazyFrame:
                             on=ENTRY, how="inner")
         .filter((nw.col("stop") != NO_END) & (nw.col("period") > nw.col("stop")))
     )
-    agg = after.group_by(ENTRY).agg(nw.col("amount").sum().cast(nw.Int64), *month_span())
+    agg = after.group_by(*ENTRY).agg(nw.col("amount").sum().cast(nw.Int64), *month_span())
     return with_place(agg, att.entries).with_columns(
         evidence=nw.concat_str([
             who(), nw.lit(" "), nw.col("fund"), nw.lit(" 已于 "), month_text(nw.col("end_month")),

@@ -27,15 +27,16 @@ def receipts(att: Attribution) -> nw.LazyFrame:
         nw.col("amount").sum().cast(nw.Int64).alias("paid"), nw.col("card_no").min(),
     )
     person = (
-        per.filter(nw.col("entry_type") == "person")
-        .join(att.entries.select(*ENTRY, "id_number", "household_id"), on=ENTRY, how="inner")
-        .filter(~nw.col("id_number").is_null())
+        att.entries.filter((nw.col("entry_type") == "person") & ~nw.col("id_number").is_null())
+        .select(*ENTRY, "entry_type", "fund", "id_number", "household_id")
+        .join(per, on=ENTRY, how="inner")
     )
     # one row per member (a member listed twice: the larger amount, the widest span)
     members = (
         att.rows.filter((nw.col("entry_type") == "household") & ~nw.col("member_id").is_null())
         .group_by(*ENTRY, "member_id").agg(
-            nw.col("household_id").min(), nw.col("monthly_amount").max().alias("share"),
+            nw.col("entry_type").min(), nw.col("fund").min(), nw.col("household_id").min(),
+            nw.col("monthly_amount").max().alias("share"),
             nw.col("start_month").min(), nw.col("end_month").max(),
         )
         .join(att.entries.select(*ENTRY, nw.col("start_month").alias("hh_start"),
@@ -48,8 +49,7 @@ def receipts(att: Attribution) -> nw.LazyFrame:
         | (period < nw.col("hh_start")) | (period > nw.col("hh_end"))
     )
     household = (
-        per.filter(nw.col("entry_type") == "household")
-        .join(members, on=ENTRY, how="inner")
+        members.join(per, on=ENTRY, how="inner")
         .filter(counted)
         .with_columns(paid=nw.when(nw.col("share").is_null() | (nw.col("share") > nw.col("paid")))
                       .then(nw.col("paid")).otherwise(nw.col("share")))
