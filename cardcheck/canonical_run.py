@@ -46,14 +46,15 @@ REPORT_TABLES = ("roll", "accounts", "payments")
 def run_normalise(options: CheckOptions, part: str | None) -> Written:
     """Read and normalise the messy inputs once; write the canonical tables of one part."""
     from cardcheck.ingest import load_inputs
-    from cardcheck.ingest.sanity import empty_tables, same_files, sha256
+    from cardcheck.ingest.sanity import empty_tables, read_workers, same_files, sha256
     from cardcheck.progress import Progress
 
     config = load_config(options.config)
     paths = resolve_paths(options, config)
     same_files(paths)
     with Progress(quiet=options.quiet) as progress:
-        inputs = load_inputs(paths, config, progress=progress.step)
+        inputs = load_inputs(paths, config, progress=progress.step,
+                             workers=read_workers(paths))
         empty_tables(inputs.counts)
         files = {k: [{"path": str(Path(p).resolve()), "size": Path(p).stat().st_size,
                       "sha256": sha256(Path(p))} for p in v] for k, v in paths.items()}

@@ -180,7 +180,13 @@ def exit_code(result: RunResult, fail_on: str | None) -> ExitCode:
 
 def run_check(options: CheckOptions) -> ExitCode:
     from cardcheck.ingest import load_inputs
-    from cardcheck.ingest.sanity import empty_tables, memory_warning, period_warnings, same_files
+    from cardcheck.ingest.sanity import (
+        empty_tables,
+        memory_warning,
+        period_warnings,
+        read_workers,
+        same_files,
+    )
     from cardcheck.ledger import STAGES
     from cardcheck.outputs import write_outputs
     from cardcheck.progress import Progress
@@ -207,7 +213,8 @@ def run_check(options: CheckOptions) -> ExitCode:
         if too_big:  # before minutes of reading
             progress.warn(too_big)
         with timer.stage("read+normalise"):
-            inputs = load_inputs(paths, config, progress=progress.step)
+            inputs = load_inputs(paths, config, progress=progress.step,
+                                 workers=read_workers(paths))
         empty_tables(inputs.counts)
         for warning in period_warnings(inputs.frames):
             progress.warn(warning)

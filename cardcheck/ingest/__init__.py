@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,23 +156,45 @@ def _finish(ok: pl.DataFrame, kind: str, spec: TableSpec, path: Path, mapping: M
 
 
 def load_inputs(paths: dict[str, list[Path]], config: Config,
-                progress: Callable[[str], None] | None = None) -> Inputs:
-    """Load every file; several files of one kind are concatenated; empty lists are skipped."""
+                progress: Callable[[str], None] | None = None, workers: int = 1) -> Inputs:
+    """Load every file; several files of one kind are concatenated; empty lists are skipped.
+
+    With `workers` > 1 that many files are read at once (largest first): polars uses about one
+    core and a third on one file, so two files at once take ~30 % less time on two cores, at
+    more memory while reading (`sanity.read_workers` decides). Frames, rejects and counts come
+    out in the order of `paths` either way, and the first failing file in that order is the
+    error raised."""
+    jobs = [(kind, Path(f)) for kind, files in paths.items()
+            for f in (files or []) if f is not None]
+
+    def load(job: tuple[str, Path]) -> Loaded:
+        kind, path = job
+        if progress:
+            progress(f"reading {kind}: {path.name}")
+        return load_file(path, kind, config)
+
+    if workers > 1 and len(jobs) > 1:
+        order = sorted(range(len(jobs)), key=lambda i: -_size(jobs[i][1]))
+        with ThreadPoolExecutor(workers, thread_name_prefix="cardcheck-read") as pool:
+            futures = {i: pool.submit(load, jobs[i]) for i in order}
+            try:
+                loaded = [futures[i].result() for i in range(len(jobs))]
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
+    else:
+        loaded = [load(job) for job in jobs]
     frames: dict[str, pl.DataFrame] = {}
-    rejects: list[pl.DataFrame] = []
-    counts: list[FileCounts] = []
-    for kind, files in paths.items():
-        files = [Path(f) for f in (files or []) if f is not None]
-        if not files:
-            continue
-        parts = []
-        for path in files:
-            if progress:
-                progress(f"reading {kind}: {path.name}")
-            loaded = load_file(path, kind, config)
-            parts.append(loaded.frame)
-            rejects.append(loaded.rejects)
-            counts.append(loaded.counts)
+    for kind in dict.fromkeys(kind for kind, _ in jobs):
+        parts = [one.frame for (k, _), one in zip(jobs, loaded, strict=True) if k == kind]
         frames[kind] = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+    rejects = [one.rejects for one in loaded]
     all_rejects = pl.concat(rejects, how="vertical") if rejects else pl.DataFrame(schema=REJECTS)
-    return Inputs(frames, all_rejects, counts)
+    return Inputs(frames, all_rejects, [one.counts for one in loaded])
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
