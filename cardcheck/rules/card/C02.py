@@ -20,8 +20,8 @@ from cardcheck.rules.base import Context, Rule, mask_card, text, yuan
 from cardcheck.rules.card.common import (
     attribute,
     family_of,
-    households,
     no_money,
+    shared_households,
     span,
     usable,
 )
@@ -92,7 +92,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     names = (roll.filter(usable("id_status")).group_by("id_number")
              .agg(nw.col("name").min().alias("paid_name")))
     return no_money(
-        flagged.join(households(roll), on="household_id", how="left")
+        flagged.join(shared_households(ctx), on="household_id", how="left")
         .join(_registered_person(roll), on=["household_id", "card_no"], how="left")
         .join(paid, on=["household_id", "card_no"], how="left")
         .join(names, left_on="paid_id", right_on="id_number", how="left")

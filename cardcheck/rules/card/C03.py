@@ -19,10 +19,10 @@ import narwhals.stable.v2 as nw
 from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text, yuan
 from cardcheck.rules.card.common import (
     attribute,
-    households,
     id_like,
     no_money,
     same_person,
+    shared_households,
     span,
     totals,
     usable,
@@ -81,7 +81,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     return no_money(
         judged.join(entries, on=ENTRY, how="inner")
         .join(acct, on="card_no", how="inner")
-        .join(households(roll), on="household_id", how="left")
+        .join(shared_households(ctx), on="household_id", how="left")
         .join(money, on=["card_no", "fund"], how="left")
     ).with_columns(
         id_number=nw.when(nw.col("household_level")).then(nw.col("head_id"))

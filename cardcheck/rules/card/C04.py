@@ -19,11 +19,11 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text, yuan
 from cardcheck.rules.card.common import (
-    card_owners,
     card_paid,
-    households,
     mask_phone,
     no_money,
+    shared_households,
+    shared_owners,
     span,
     usable,
 )
@@ -106,7 +106,7 @@ def check(ctx: Context) -> nw.LazyFrame:
         hit = hit.with_columns(official=nw.lit(None).cast(nw.String))
     else:
         hit = hit.join(officials, on=["kind", "value"], how="left")
-    owner = card_owners(roll).select("card_no", "id_number", "name")
+    owner = shared_owners(ctx).select("card_no", "id_number", "name")
     shown = nw.col("value")
     for kind, mask in (("holder", mask_id), ("agent", mask_id), ("phone", mask_phone)):
         shown = nw.when(nw.col("kind") == kind).then(mask(nw.col("value"))).otherwise(shown)
@@ -117,8 +117,8 @@ def check(ctx: Context) -> nw.LazyFrame:
         label = nw.when(nw.col("kind") == kind).then(nw.lit(chinese)).otherwise(label)
     return no_money(
         hit.join(owner, on="card_no", how="left")
-        .join(households(roll).drop("head_id"), on="household_id", how="left")
-        .join(card_paid(ctx.table("payments")), on="card_no", how="left")
+        .join(shared_households(ctx).drop("head_id"), on="household_id", how="left")
+        .join(card_paid(ctx), on="card_no", how="left")
     ).with_columns(
         hub=nw.concat_str([nw.col("kind"), nw.lit(":"), nw.col("value")]),
         severity=nw.when(nw.col("official").is_null()).then(nw.lit(base))

@@ -17,7 +17,13 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, month_index, month_text, text, yuan
-from cardcheck.rules.card.common import attribute, card_funds, card_owners, households, span
+from cardcheck.rules.card.common import (
+    attribute,
+    card_funds,
+    shared_households,
+    shared_owners,
+    span,
+)
 
 PROBLEMS = {
     "missing": "摘要为空",
@@ -97,9 +103,9 @@ def check(ctx: Context) -> nw.LazyFrame:
             nw.lit("”写 "), month_text(nw.col("example_period")), nw.lit(")")]))))
     )
     return (
-        found.join(card_owners(roll).select("card_no", "household_id", "id_number", "name"),
+        found.join(shared_owners(ctx).select("card_no", "household_id", "id_number", "name"),
                    on="card_no", how="left")
-        .join(households(roll).drop("head_id"), on="household_id", how="left")
+        .join(shared_households(ctx).drop("head_id"), on="household_id", how="left")
         .with_columns(
             hub=nw.concat_str([nw.lit("memo:"), nw.col("problem")]),
             evidence=nw.concat_str([

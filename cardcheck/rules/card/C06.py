@@ -17,12 +17,12 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text, yuan
 from cardcheck.rules.card.common import (
-    card_owners,
     card_paid,
-    households,
     id_like,
     no_money,
     same_person,
+    shared_households,
+    shared_owners,
     span,
     usable,
 )
@@ -78,10 +78,10 @@ def check(ctx: Context) -> nw.LazyFrame:
     ])
     return no_money(
         agented.join(tied, on="card_no", how="anti")
-        .join(card_owners(roll).select("card_no", "household_id", "id_number", "name"),
+        .join(shared_owners(ctx).select("card_no", "household_id", "id_number", "name"),
               on="card_no", how="left")
-        .join(households(roll).drop("head_id"), on="household_id", how="left")
-        .join(card_paid(pays), on="card_no", how="left")
+        .join(shared_households(ctx).drop("head_id"), on="household_id", how="left")
+        .join(card_paid(ctx), on="card_no", how="left")
     ).with_columns(
         hub=nw.concat_str([nw.lit("agent:"),
                            nw.col("agent_id").fill_null(nw.col("agent_name_key"))]),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, text, yuan
-from cardcheck.rules.card.common import card_owners, households, span
+from cardcheck.rules.card.common import shared_households, shared_owners, span
 
 
 def check(ctx: Context) -> nw.LazyFrame:
@@ -56,7 +56,7 @@ def check(ctx: Context) -> nw.LazyFrame:
              nw.col("txn_month").n_unique().cast(nw.Int32).alias("months"),
              nw.col("counterparty_name").min())
         .filter((nw.col("credit") > 0) & (nw.col("amount") >= nw.col("credit") * share))
-        .join(card_owners(roll).select("card_no", "household_id", "id_number", "name"),
+        .join(shared_owners(ctx).select("card_no", "household_id", "id_number", "name"),
               on="card_no", how="left")
         .with_columns(_hh=nw.col("household_id").fill_null(
             nw.concat_str([nw.lit("card:"), nw.col("card_no")])))
@@ -71,7 +71,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     hubs = pairs.join(totals, on="counterparty_account", how="inner")
     pct = (nw.col("amount") * 100 // nw.col("credit")).cast(nw.Int64)
     return (
-        hubs.join(households(roll).drop("head_id"), on="household_id", how="left")
+        hubs.join(shared_households(ctx).drop("head_id"), on="household_id", how="left")
         .with_columns(
             hub=nw.concat_str([nw.lit("account:"), nw.col("counterparty_account")]),
             evidence=nw.concat_str([

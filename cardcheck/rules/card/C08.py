@@ -16,7 +16,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, month_index, month_text, text, yuan
-from cardcheck.rules.card.common import card_owners, households
+from cardcheck.rules.card.common import shared_households, shared_owners
 
 
 def card_months(txns: nw.LazyFrame, pays: nw.LazyFrame) -> nw.LazyFrame:
@@ -63,7 +63,7 @@ def idle_runs(months: nw.LazyFrame) -> nw.LazyFrame:
 
 
 def check(ctx: Context) -> nw.LazyFrame:
-    roll, least = ctx.table("roll"), int(ctx.params["min_idle_months"])
+    least = int(ctx.params["min_idle_months"])
     runs = idle_runs(card_months(ctx.table("transactions"), ctx.table("payments")))
     idle = (
         runs.filter(nw.col("span") >= least)
@@ -74,9 +74,9 @@ def check(ctx: Context) -> nw.LazyFrame:
              nw.col("amount").sum().cast(nw.Int64), nw.col("credits").sum())
     )
     return (
-        idle.join(card_owners(roll).select("card_no", "household_id", "id_number", "name"),
+        idle.join(shared_owners(ctx).select("card_no", "household_id", "id_number", "name"),
                   on="card_no", how="left")
-        .join(households(roll).drop("head_id"), on="household_id", how="left")
+        .join(shared_households(ctx).drop("head_id"), on="household_id", how="left")
         .with_columns(evidence=nw.concat_str([
             nw.lit("卡 "), mask_card(nw.col("card_no")), nw.lit(" ("),
             nw.when(nw.col("head_name").is_null()).then(nw.lit("名册无此卡"))

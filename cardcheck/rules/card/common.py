@@ -9,7 +9,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config
-from cardcheck.rules.base import month_text, usable
+from cardcheck.rules.base import Context, month_text, usable
 
 PLACE = ("region_code", "township", "village")
 
@@ -84,6 +84,16 @@ def card_owners(roll: nw.LazyFrame) -> nw.LazyFrame:
     )
 
 
+def shared_households(ctx: Context) -> nw.LazyFrame:
+    """households() of the run's roll, built once per run for every card rule."""
+    return ctx.once("card.households", lambda: households(ctx.table("roll")))
+
+
+def shared_owners(ctx: Context) -> nw.LazyFrame:
+    """card_owners() of the run's roll, built once per run for every card rule."""
+    return ctx.once("card.owners", lambda: card_owners(ctx.table("roll")))
+
+
 def card_funds(roll: nw.LazyFrame, config: Config) -> nw.LazyFrame:
     """(card_no, fund, family, n_funds): the funds the roll registers on each card."""
     return (
@@ -146,9 +156,12 @@ def totals(lf: nw.LazyFrame, keys: list[str], month: str = "period") -> nw.LazyF
     )
 
 
-def card_paid(pays: nw.LazyFrame) -> nw.LazyFrame:
-    """Money and months (pay months) paid onto each card in the period, whatever the fund."""
-    return totals(pays.filter(~nw.col("card_no").is_null()), ["card_no"], month="pay_month")
+def card_paid(ctx: Context) -> nw.LazyFrame:
+    """Money and months (pay months) paid onto each card in the period, whatever the fund;
+    built once per run."""
+    return ctx.once("card.paid", lambda: totals(
+        ctx.table("payments").filter(~nw.col("card_no").is_null()), ["card_no"],
+        month="pay_month"))
 
 
 def no_money(lf: nw.LazyFrame) -> nw.LazyFrame:
