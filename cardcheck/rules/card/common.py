@@ -111,29 +111,32 @@ def attribute(pays: nw.LazyFrame, roll: nw.LazyFrame, config: Config) -> nw.Lazy
     A payment pays a fund registered on its card when the memo names that fund, or names its
     family (低保金 → 城乡低保), or names no fund and the card carries only that fund; a family
     memo on a card carrying both funds of the family pays both (one row each).
-    Each payment is joined to its card's funds and the rows that do not match are dropped, one
-    unmatched row kept (fund null) when none matches; the payments are read once, which keeps
-    SQL engines from scanning them twice.
+    The fund depends only on the card and the memo's reading, so it is worked out once per
+    distinct (card, memo reading) — far fewer than payments — and joined back onto the payments.
     """
     sig = ["card_no", "_mf", "_mfam", "_mn"]
     hit = ((nw.col("_mf") == nw.col("fund"))
            | ((nw.col("_mf") == "") & (nw.col("_mfam") == nw.col("family")))
            | ((nw.col("_mn") == 0) & (nw.col("n_funds") == 1))).fill_null(False)
-    return (
-        pays.with_columns(
-            _mf=nw.col("memo_fund").fill_null(""),
-            _mfam=nw.col("memo_family").fill_null(""),
-            _mn=nw.col("memo_funds").fill_null(0),
-        )
+    keyed = pays.with_columns(
+        _mf=nw.col("memo_fund").fill_null(""),
+        _mfam=nw.col("memo_family").fill_null(""),
+        _mn=nw.col("memo_funds").fill_null(0),
+    )
+    funds = (
+        keyed.select(sig).unique()
         .join(card_funds(roll, config), on="card_no", how="left")
         .with_columns(_hit=hit.cast(nw.Int32))
         .with_columns(_hits=nw.col("_hit").sum().over(*sig),
                       _first=nw.col("fund").min().over("card_no"))
         .filter((nw.col("_hit") == 1) | ((nw.col("_hits") == 0) & (
             nw.col("fund").is_null() | (nw.col("fund") == nw.col("_first")))))
-        .with_columns(fund=nw.when(nw.col("_hit") == 1).then(nw.col("fund")),
-                      period=nw.col("memo_period").fill_null(nw.col("pay_month")).cast(nw.Int32))
-        .drop("_mf", "_mfam", "_mn", "_hit", "_hits", "_first", "family", "n_funds")
+        .select(*sig, fund=nw.when(nw.col("_hit") == 1).then(nw.col("fund")))
+    )
+    return (
+        keyed.join(funds, on=sig, how="left")
+        .with_columns(period=nw.col("memo_period").fill_null(nw.col("pay_month")).cast(nw.Int32))
+        .drop("_mf", "_mfam", "_mn")
     )
 
 
