@@ -17,15 +17,17 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, text, yuan
-from cardcheck.rules.card.common import shared_households, shared_owners, span
+from cardcheck.rules.card.common import card_months, shared_households, shared_owners, span
 
 
 def check(ctx: Context) -> nw.LazyFrame:
-    roll, pays, txns = ctx.table("roll"), ctx.table("payments"), ctx.table("transactions")
+    roll, txns = ctx.table("roll"), ctx.table("transactions")
     share, min_hh = float(ctx.params["min_share"]), int(ctx.params["min_households"])
+    # every card of ours: the roll's, the accounts', and those paid or moving money (card_months
+    # holds the cards of the payments and transactions already, one row per month)
     ours = nw.concat([
         t.filter(~nw.col("card_no").is_null()).select("card_no")
-        for t in (roll, ctx.table("accounts"), pays, txns)
+        for t in (roll, ctx.table("accounts"), card_months(ctx))
     ]).unique()
     sent = (
         txns.filter((nw.col("direction") == "D") & ~nw.col("counterparty_account").is_null())
@@ -34,20 +36,10 @@ def check(ctx: Context) -> nw.LazyFrame:
         .agg(nw.col("amount").sum().cast(nw.Int64).alias("sent"),
              nw.col("counterparty_name").min())
     )
-    credited = (
-        txns.filter(nw.col("direction") == "C").group_by("card_no", "txn_month")
-        .agg(nw.col("amount").sum().cast(nw.Int64).alias("txn_in"))
-    )
-    paid = (
-        pays.filter(~nw.col("card_no").is_null())
-        .group_by("card_no", nw.col("pay_month").alias("txn_month"))
-        .agg(nw.col("amount").sum().cast(nw.Int64).alias("paid_in"))
-    )
+    credited = card_months(ctx).select("card_no", nw.col("month").alias("txn_month"), "credit")
     pairs = (
         sent.join(credited, on=["card_no", "txn_month"], how="left")
-        .join(paid, on=["card_no", "txn_month"], how="left")
-        .with_columns(credit=nw.max_horizontal(nw.col("txn_in").fill_null(0),
-                                               nw.col("paid_in").fill_null(0)))
+        .with_columns(credit=nw.col("credit").fill_null(0))
         .group_by("card_no", "counterparty_account")
         .agg(nw.col("sent").sum().cast(nw.Int64).alias("amount"),
              nw.col("credit").sum().cast(nw.Int64).alias("credit"),

@@ -16,33 +16,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, month_index, month_text, text, yuan
-from cardcheck.rules.card.common import shared_households, shared_owners
-
-
-def card_months(txns: nw.LazyFrame, pays: nw.LazyFrame) -> nw.LazyFrame:
-    """(card_no, month, credit, debit): one row per card and month with any activity, for the
-    cards of the transactions file."""
-    cards = txns.filter(~nw.col("card_no").is_null()).select("card_no").unique()
-    moves = txns.filter(~nw.col("card_no").is_null()).select(
-        "card_no", nw.col("txn_month").alias("month"),
-        nw.when(nw.col("direction") == "C").then(nw.col("amount")).otherwise(0).alias("txn_in"),
-        nw.lit(0).cast(nw.Int64).alias("paid_in"),
-        nw.when(nw.col("direction") == "D").then(1).otherwise(0).alias("debit"),
-    )
-    paid = pays.join(cards, on="card_no", how="semi").select(
-        "card_no", nw.col("pay_month").alias("month"), nw.lit(0).cast(nw.Int64).alias("txn_in"),
-        nw.col("amount").alias("paid_in"), nw.lit(0).alias("debit"),
-    )
-    return (
-        nw.concat([moves.with_columns(nw.col("txn_in").cast(nw.Int64),
-                                      nw.col("debit").cast(nw.Int64)),
-                   paid.with_columns(nw.col("paid_in").cast(nw.Int64),
-                                     nw.col("debit").cast(nw.Int64))])
-        .group_by("card_no", "month")
-        .agg(nw.col("txn_in").sum(), nw.col("paid_in").sum(), nw.col("debit").max())
-        .with_columns(credit=nw.max_horizontal(nw.col("txn_in"), nw.col("paid_in")).cast(nw.Int64),
-                      debit=nw.col("debit").cast(nw.Int64))
-    )
+from cardcheck.rules.card.common import card_months, shared_households, shared_owners
 
 
 def idle_runs(months: nw.LazyFrame) -> nw.LazyFrame:
@@ -64,7 +38,9 @@ def idle_runs(months: nw.LazyFrame) -> nw.LazyFrame:
 
 def check(ctx: Context) -> nw.LazyFrame:
     least = int(ctx.params["min_idle_months"])
-    runs = idle_runs(card_months(ctx.table("transactions"), ctx.table("payments")))
+    # the cards of the transactions file (a card with payments only has no debits to see)
+    months = card_months(ctx).filter(nw.col("moves").sum().over("card_no") > 0)
+    runs = idle_runs(months)
     idle = (
         runs.filter(nw.col("span") >= least)
         .group_by("card_no")

@@ -167,6 +167,37 @@ def card_paid(ctx: Context) -> nw.LazyFrame:
         month="pay_month"))
 
 
+def card_months(ctx: Context) -> nw.LazyFrame:
+    """(card_no, month, txn_in, paid_in, credit, debit, moves): one row per card and month with a
+    transaction or a payment — credit transactions and payments (pay month) added up, credit
+    the larger of the two, debit 1 when anything was drawn, moves the number of transactions.
+    Built once per run for C07 and C08."""
+    def build() -> nw.LazyFrame:
+        i64 = nw.Int64
+        moves = ctx.table("transactions").filter(~nw.col("card_no").is_null()).select(
+            "card_no", nw.col("txn_month").alias("month"),
+            nw.when(nw.col("direction") == "C").then(nw.col("amount")).otherwise(0).cast(i64)
+            .alias("txn_in"),
+            nw.lit(0).cast(i64).alias("paid_in"),
+            nw.when(nw.col("direction") == "D").then(1).otherwise(0).cast(i64).alias("debit"),
+            nw.lit(1).cast(i64).alias("moves"),
+        )
+        paid = ctx.table("payments").filter(~nw.col("card_no").is_null()).select(
+            "card_no", nw.col("pay_month").alias("month"), nw.lit(0).cast(i64).alias("txn_in"),
+            nw.col("amount").cast(i64).alias("paid_in"), nw.lit(0).cast(i64).alias("debit"),
+            nw.lit(0).cast(i64).alias("moves"),
+        )
+        return (
+            nw.concat([moves, paid])
+            .group_by("card_no", "month")
+            .agg(nw.col("txn_in").sum(), nw.col("paid_in").sum(), nw.col("debit").max(),
+                 nw.col("moves").sum())
+            .with_columns(credit=nw.max_horizontal(nw.col("txn_in"), nw.col("paid_in"))
+                          .cast(i64))
+        )
+    return ctx.once("card.months", build)
+
+
 def no_money(lf: nw.LazyFrame) -> nw.LazyFrame:
     """After a left join on totals: a card paid nothing shows 0 fen and 0 months."""
     return lf.with_columns(nw.col("amount").fill_null(0), nw.col("months").fill_null(0))
