@@ -35,7 +35,6 @@ def check(ctx: Context) -> nw.LazyFrame:
     att = prepare(ctx)
     months = covered_months(att.payments, float(ctx.params["cover_min_share"]))
     regular = att.entries.filter(~nw.col("fund").is_in(one_off_funds(ctx.config)))
-    due = approved_for(regular.select(*ENTRY).join(months, how="cross"), att.rows)
     paid = att.attributed.select(*ENTRY, "period").unique()
     # an ambiguous payment may belong to any entry on its card with a matching fund
     maybe = (
@@ -45,9 +44,16 @@ def check(ctx: Context) -> nw.LazyFrame:
         .filter(nw.col("amb_fund").is_null() | (nw.col("amb_fund") == nw.col("fund")))
         .select(*ENTRY, "period").unique()
     )
-    unpaid = (
-        due.join(paid, on=[*ENTRY, "period"], how="anti")
+    # the months not paid first, then their approved amounts (for those the entry is active
+    # in): approved_for works pair by pair, so this is the same as removing the paid months from
+    # what is due, and it sums members for the few unpaid months instead of every month
+    unpaid_months = (
+        regular.select(*ENTRY).join(months, how="cross")
+        .join(paid, on=[*ENTRY, "period"], how="anti")
         .join(maybe, on=[*ENTRY, "period"], how="anti")
+    )
+    unpaid = (
+        approved_for(unpaid_months, att.rows)
         .group_by(*ENTRY).agg(
             nw.col("approved").sum().cast(nw.Int64).alias("amount"),
             nw.col("approved").max().alias("approved"), *month_span(),
