@@ -177,6 +177,14 @@ def test_receipts_give_each_member_their_share(engine: str) -> None:
         pay("C4", "城市低保", 50000, "2023-05-10"),  # after the household ended: both count
     ]
     got = run(engine, {"roll": roll, "payments": payments}, shared_receipts)
+
+    def for_a_and_d(ctx: Context) -> nw.LazyFrame:  # a rule asking about two people only
+        return shared_receipts(ctx, ctx.table("roll").filter(nw.col("id_number").is_in([A, D])))
+
+    cols = ["id_number", "household_id", "fund", "period", "paid"]
+    some = run(engine, {"roll": roll, "payments": payments}, for_a_and_d)
+    assert rows(some, cols) == rows(got.filter(pl.col("id_number").is_in([A, D])), cols)
+    assert some.height == 4
     assert rows(got, ["id_number", "household_id", "fund", "period", "paid"]) == sorted([
         (A, "H1", "农村低保", 202304, 30000), (B, "H1", "农村低保", 202304, 20000),
         (A, "H1", "农村低保", 202305, 15000), (B, "H1", "农村低保", 202305, 15000),

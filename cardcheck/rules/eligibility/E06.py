@@ -26,8 +26,8 @@ from cardcheck.rules.payment.receipts import people, shared_receipts
 def _holding_a_pair(ctx: Context, firsts: list[str], seconds: list[str],
                     is_pair: nw.Expr) -> nw.LazyFrame:
     """IDs the roll lists under both funds of a pair: the only people who can receive both (a
-    receipt's ID and fund are always those of a roll row), found on the roll rows so that the
-    long receipts frame is cut to them before it is grouped."""
+    receipt's ID and fund are always those of a roll row), found on the roll rows so that
+    receipts are built for them only."""
     held = prepare(ctx).rows.filter(~nw.col("member_id").is_null()) \
         .select(nw.col("member_id").alias("id_number"), "fund").unique()
     return (
@@ -40,16 +40,15 @@ def _holding_a_pair(ctx: Context, firsts: list[str], seconds: list[str],
 
 def check(ctx: Context) -> nw.LazyFrame:
     pairs = ctx.config.exclusive_pairs
-    receipts = shared_receipts(ctx)
     if not pairs:
-        return receipts.head(0)
+        return shared_receipts(ctx).head(0)
     firsts = sorted({a for a, _ in pairs})
     seconds = sorted({b for _, b in pairs})
     is_pair = nw.lit(False)
     for a, b in pairs:
         is_pair = is_pair | ((nw.col("fund") == a) & (nw.col("fund_b") == b))
     got = (
-        receipts.join(_holding_a_pair(ctx, firsts, seconds, is_pair), on="id_number", how="semi")
+        shared_receipts(ctx, _holding_a_pair(ctx, firsts, seconds, is_pair))
         .group_by("id_number", "fund", "period").agg(
             nw.col("household_id").min(), nw.col("card_no").min(),
             nw.col("paid").sum().cast(nw.Int64),

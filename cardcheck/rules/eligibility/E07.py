@@ -54,7 +54,7 @@ def check(ctx: Context) -> nw.LazyFrame:
             nw.col("hi").max(),
         )
     )
-    got = receipts_or_empty(ctx).select("id_number", "fund", "period", "paid")
+    got = receipts_or_empty(ctx, both).select("id_number", "fund", "period", "paid")
     paid = (
         both.select("id_number", "fund", "source_region", "lo", "hi")
         .join(got, on=["id_number", "fund"], how="inner")

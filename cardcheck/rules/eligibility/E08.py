@@ -85,8 +85,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     else:
         links = links.with_columns(filed=nw.lit(None).cast(nw.Int32))
     links = links.filter((nw.col("filed") != 1).fill_null(True))
-    got = receipts_or_empty(ctx).join(links.select("id_number").unique(), on="id_number",
-                                      how="semi").group_by("id_number", "fund").agg(
+    got = receipts_or_empty(ctx, links).group_by("id_number", "fund").agg(
         nw.col("paid").sum().cast(nw.Int64).alias("amount"), *month_span(),
     )
     out = links.join(got, on=["id_number", "fund"], how="left").with_columns(

@@ -92,7 +92,7 @@ def check_list(spec: RefListSpec, ctx: Context) -> nw.LazyFrame:
         "id_number", start.alias("win_from"), end.alias("win_to"),
         _date(spec.window_from).alias("from_date"), _date(spec.window_to).alias("to_date"),
     )
-    got = shared_receipts(ctx)
+    got = shared_receipts(ctx, window)
     if spec.excludes != ("all",):
         got = got.filter(nw.col("fund").is_in(list(spec.excludes)))
     keep = ["household_id", "entry_type", "card_no", "from_date"]

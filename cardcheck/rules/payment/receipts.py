@@ -6,8 +6,11 @@ that is smaller or the row has no amount. Members whose row is not active in the
 out, unless the household as a whole is not active then (paid before its first member started
 or after its last member ended: everyone listed counts).
 
-The frame is long (people × months), so it carries keys and money only; `people` gives the
-name and place to join onto the few rows a rule reports.
+The whole frame is long (people × months: 8.7M rows at 300k households), and every rule that
+uses it asks about a few people only (those on a reference list, holding two exclusive funds, on
+another county's roll, related to an official). So it is built per rule for the IDs the rule
+names, from two frames shared by the run: the money per entry and month, and the roll's members.
+It carries keys and money only; `people` gives the name and place of the few rows a rule reports.
 """
 
 from __future__ import annotations
@@ -21,19 +24,32 @@ RECEIPTS = ["id_number", "household_id", "entry_type", "fund", "period", "card_n
 PEOPLE = ["id_number", "name", "region_code", "township", "village"]
 
 
-def receipts(att: Attribution) -> nw.LazyFrame:
-    """One row per (usable id_number, entry, period) received: RECEIPTS columns, paid in fen."""
-    per = att.attributed.group_by(*ENTRY, "period").agg(
+def paid_per_entry(att: Attribution) -> nw.LazyFrame:
+    """(entry, period, paid, card_no): what each entry was paid for each period, in fen."""
+    return att.attributed.group_by(*ENTRY, "period").agg(
         nw.col("amount").sum().cast(nw.Int64).alias("paid"), nw.col("card_no").min(),
     )
-    person = (
+
+
+def receipts(att: Attribution, ids: nw.LazyFrame | None = None,
+             per: nw.LazyFrame | None = None) -> nw.LazyFrame:
+    """One row per (usable id_number, entry, period) received: RECEIPTS columns, paid in fen;
+    only for the IDs in `ids` (an id_number column) when given. `per` is paid_per_entry(att)."""
+    per = paid_per_entry(att) if per is None else per
+
+    def only(lf: nw.LazyFrame, col: str = "id_number") -> nw.LazyFrame:
+        if ids is None:
+            return lf
+        return lf.join(ids.select(nw.col("id_number").alias(col)).unique(), on=col, how="semi")
+
+    person = only(
         att.entries.filter((nw.col("entry_type") == "person") & ~nw.col("id_number").is_null())
         .select(*ENTRY, "entry_type", "fund", "id_number", "household_id")
-        .join(per, on=ENTRY, how="inner")
-    )
+    ).join(per, on=ENTRY, how="inner")
     # one row per member (a member listed twice: the larger amount, the widest span)
     members = (
-        att.rows.filter((nw.col("entry_type") == "household") & ~nw.col("member_id").is_null())
+        only(att.rows.filter((nw.col("entry_type") == "household")
+                             & ~nw.col("member_id").is_null()), "member_id")
         .group_by(*ENTRY, "member_id").agg(
             nw.col("entry_type").min(), nw.col("fund").min(), nw.col("household_id").min(),
             nw.col("monthly_amount").max().alias("share"),
@@ -57,9 +73,12 @@ def receipts(att: Attribution) -> nw.LazyFrame:
     return nw.concat([person.select(RECEIPTS), household.select(RECEIPTS)], how="vertical")
 
 
-def shared_receipts(ctx: Context) -> nw.LazyFrame:
-    """receipts() of the run's attribution, computed once per run."""
-    return ctx.once("attribution.receipts", lambda: receipts(prepare(ctx)))
+def shared_receipts(ctx: Context, ids: nw.LazyFrame | None = None) -> nw.LazyFrame:
+    """receipts() of the run's attribution for `ids` (everyone when None), on the money per
+    entry and month computed once per run."""
+    att = prepare(ctx)
+    per = ctx.once("attribution.paid_per_entry", lambda: paid_per_entry(att))
+    return receipts(att, ids, per)
 
 
 def people(att: Attribution) -> nw.LazyFrame:
@@ -69,10 +88,11 @@ def people(att: Attribution) -> nw.LazyFrame:
     ).rename({"member_id": "id_number"})
 
 
-def receipts_or_empty(ctx: Context) -> nw.LazyFrame:
-    """shared_receipts(ctx), or an empty frame of the same columns when no payments are given."""
+def receipts_or_empty(ctx: Context, ids: nw.LazyFrame | None = None) -> nw.LazyFrame:
+    """shared_receipts(ctx, ids), or an empty frame of the same columns when no payments are
+    given."""
     if ctx.has("payments"):
-        return shared_receipts(ctx)
+        return shared_receipts(ctx, ids)
     s = nw.String()
     types = {c: s for c in RECEIPTS} | {"period": nw.Int32(), "paid": nw.Int64()}
     return ctx.table("roll").head(0).with_columns(
