@@ -25,6 +25,7 @@ from cardcheck.rules.card.common import (
     span,
     usable,
 )
+from cardcheck.rules.payment.attribution import distinct_keys
 
 KEYS = ["household_id", "fund", "card_no"]
 
@@ -64,8 +65,16 @@ def check(ctx: Context) -> nw.LazyFrame:
 
     # pass 1: which cards, from the distinct memo readings per card (cheap at any scale)
     named_cols = [*KEYS, "id_number"]
-    readings = (pays.filter(nw.col("memo_funds") > 0)
-                .select("card_no", "id_number", "memo_fund", "memo_family").unique())
+    # (a memo naming funds of several families names no fund and no family: nothing to match,
+    # so the distinct readings naming a fund or a family are all there is to look at)
+    blank = nw.lit(None).cast(nw.String)
+    readings = distinct_keys(ctx).filter(
+        (nw.col("k_card") != "") & ((nw.col("k_fund") != "") | (nw.col("k_fam") != ""))
+    ).select(
+        nw.col("k_card").alias("card_no"),
+        *(nw.when(nw.col(k) != "").then(nw.col(k)).otherwise(blank).alias(c)
+          for k, c in [("k_id", "id_number"), ("k_fund", "memo_fund"), ("k_fam", "memo_family")]),
+    )
     links = nw.concat([
         registered.with_columns(via=nw.lit("名册登记")),
         memo_paid(readings).select(KEYS).unique().with_columns(via=nw.lit("代发入账")),

@@ -262,12 +262,18 @@ class Attribution:
         return self.attributed.join(approved, on=[*ENTRY, "period"], how="left")
 
 
+def distinct_keys(ctx: Context) -> nw.LazyFrame:
+    """The distinct KEYS of the run's payments (card, ID, memo fund, memo family; nulls as ''),
+    built once per run: what attribution matches, and the memo readings C02 looks at."""
+    return ctx.once("attribution.keys",
+                    lambda: payment_keys(ctx.table("payments")).select(KEYS).unique())
+
+
 def prepare(ctx: Context) -> Attribution:
     """The run's attribution: roll rows, entries and attributed payments, shared by the rules."""
     rows = ctx.once("attribution.rows", lambda: roll_rows(ctx.table("roll"), ctx.config))
     ents = ctx.once("attribution.entries", lambda: entries(rows))
-    keys = ctx.once("attribution.keys",
-                    lambda: payment_keys(ctx.table("payments")).select(KEYS).unique())
+    keys = distinct_keys(ctx)
     resolved = ctx.once("attribution.resolved", lambda: resolve(keys, rows))
     pays = ctx.once("attribution.payments", lambda: apply(ctx.table("payments"), resolved))
     return Attribution(ctx=ctx, rows=rows, entries=ents, payments=pays)
