@@ -24,7 +24,7 @@ def test_fitting_inputs_give_no_warning(tmp_path: Path) -> None:
 
 def test_inputs_past_free_memory_are_announced_with_the_canonical_way(tmp_path: Path) -> None:
     paths = {"payments": [sized(tmp_path, "p.csv", 1000)], "roll": [sized(tmp_path, "r.csv", 1000)]}
-    text = sanity.memory_warning(paths, available=2000 * 6)  # needs 2000 × 6.5
+    text = sanity.memory_warning(paths, available=2000 * 4)  # needs 2000 × 5
     assert text is not None
     assert "cardcheck normalise" in text and "--canonical" in text
 

@@ -112,9 +112,9 @@ def period_warnings(frames: dict[str, pl.DataFrame]) -> list[str]:
 
 
 # Peak resident memory of a direct `check` per byte of CSV input, measured on the demo data
-# (README "Speed": 300k households, 1.2 GB of CSV, peak 7.6 GB; 1M, 3.7 GB, killed past 22.5 GB).
+# (README "Speed": 300k households, 1.2 GB of CSV, peak 5.5 GB; 1M, 3.7 GB, peak 17.9 GB).
 # XLSX is zipped text, about five times smaller than the same table as CSV.
-PEAK_PER_INPUT_BYTE = 6.5
+PEAK_PER_INPUT_BYTE = 5.0
 XLSX_EXPANSION = 5.0
 
 
