@@ -102,3 +102,31 @@ def test_15_digit_ids_upgrade_to_the_right_18(region: str, born: dt.date, seq: i
 @given(st.text(alphabet="0123456789", min_size=17, max_size=17))
 def test_check_digit_matches_the_standard(first17: str) -> None:
     assert apply([first17], check_digit) == [py_check(first17)]
+
+
+PLAIN = st.one_of(
+    st.from_regex(r"\A[0-9]{17}[0-9X]\Z", fullmatch=True),  # mostly bad checksums and dates
+    st.builds(lambda region, born, seq: f"{region}{born:%Y%m%d}{seq:03d}",
+              st.sampled_from(["110105", "141125", "440524"]),
+              st.dates(dt.date(1890, 1, 1), dt.date(2030, 12, 31)),
+              st.integers(0, 999)).map(lambda s17: s17 + py_check(s17)),  # valid, any date
+    st.from_regex(r"\A[0-9]{15}000\Z", fullmatch=True),  # what Excel leaves of a long number
+    st.from_regex(r"\A1411251950010[0-9]{3}[1-9]0\Z", fullmatch=True),  # ends 0, not 000
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.one_of(PLAIN, st.sampled_from(
+    ["141125500101001", " 14112519500101001 4", "1.41125E+17", "T" + "A" * 24, None])),
+    st.one_of(st.none(), st.booleans())), min_size=1, max_size=30))
+def test_machine_form_ids_read_apart_agree_with_the_full_reading(cells) -> None:
+    """normalise_ids reads 18-character IDs in machine form on a shorter path: the same status
+    and key, cell by cell, as id_status / id_number on the raw text (with the Excel number flag)."""
+    df = pl.DataFrame({"id": [c for c, _ in cells], "num": [n for _, n in cells]},
+                      schema={"id": pl.String, "num": pl.Boolean})
+    out = normalise_ids(df, "id", "st", "num")
+    full = df.select(id_status(pl.col("id"), pl.col("num")).alias("st"))
+    full = full.with_columns(df.select(id_number(pl.col("id"), full.to_series())).to_series()
+                             .alias("id"))
+    assert out.get_column("st").to_list() == full.get_column("st").to_list()
+    assert out.get_column("id").to_list() == full.get_column("id").to_list()
