@@ -22,6 +22,7 @@ from cardcheck.errors import InputError
 from cardcheck.ingest.header import Mapping, find_header, scorer
 from cardcheck.ingest.read import Grid, open_grid
 from cardcheck.ingest.rows import with_skip
+from cardcheck.ingest.sanity import text_bytes
 from cardcheck.ingest.values import CARD_COLUMNS, ID_COLUMNS, date_column, normalise
 from cardcheck.model import REJECTS, SCHEMAS, SOURCE
 from cardcheck.normalize.derive import derive
@@ -174,7 +175,7 @@ def load_inputs(paths: dict[str, list[Path]], config: Config,
         return load_file(path, kind, config)
 
     if workers > 1 and len(jobs) > 1:
-        order = sorted(range(len(jobs)), key=lambda i: -_size(jobs[i][1]))
+        order = sorted(range(len(jobs)), key=lambda i: -text_bytes(jobs[i][1]))
         with ThreadPoolExecutor(workers, thread_name_prefix="cardcheck-read") as pool:
             futures = {i: pool.submit(load, jobs[i]) for i in order}
             try:
@@ -191,10 +192,3 @@ def load_inputs(paths: dict[str, list[Path]], config: Config,
     rejects = [one.rejects for one in loaded]
     all_rejects = pl.concat(rejects, how="vertical") if rejects else pl.DataFrame(schema=REJECTS)
     return Inputs(frames, all_rejects, [one.counts for one in loaded])
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0

@@ -130,18 +130,19 @@ def available_memory() -> int | None:
     return None
 
 
+def text_bytes(path: Path) -> float:
+    """A file's size in bytes as text (XLSX counted at XLSX_EXPANSION); 0 for a missing file,
+    which the reader names."""
+    try:
+        n = Path(path).stat().st_size
+    except OSError:
+        return 0.0
+    return n * (XLSX_EXPANSION if Path(path).suffix.lower() in (".xlsx", ".xls") else 1)
+
+
 def text_size(paths: dict[str, list[Path]]) -> float:
-    """The inputs' size in bytes as text (XLSX counted at XLSX_EXPANSION); missing files are
-    left to the reader."""
-    size = 0.0
-    for files in paths.values():
-        for path in map(Path, files):
-            try:
-                n = path.stat().st_size
-            except OSError:
-                continue  # the reader names a missing file
-            size += n * (XLSX_EXPANSION if path.suffix.lower() in (".xlsx", ".xls") else 1)
-    return size
+    """The inputs' size in bytes as text (text_bytes of every file)."""
+    return sum(text_bytes(path) for files in paths.values() for path in files)
 
 
 def memory_warning(paths: dict[str, list[Path]], available: int | None = None) -> str | None:
@@ -170,7 +171,8 @@ READ_PEAK_TWO_AT_ONCE = 4.5
 def read_workers(paths: dict[str, list[Path]], available: int | None = None,
                  cores: int | None = None) -> int:
     """2 when this machine has two cores or more and the memory to read two files at once with
-    a fifth of the free memory to spare; else 1 (a province's files are read one by one)."""
+    a fifth of the free memory to spare; else 1 (files too large for that are read one by
+    one)."""
     cores = (os.cpu_count() or 1) if cores is None else cores
     available = available_memory() if available is None else available
     if cores < 2 or not available:

@@ -50,9 +50,8 @@ def roll_rows(roll: nw.LazyFrame, config: Config) -> nw.LazyFrame:
     ]))
     hh_key = nw.when(nw.col("household_id").is_null()).then(
         nw.concat_str([nw.lit("~"), person_key])).otherwise(nw.col("household_id"))
-    entry_type = nw.when(is_hh).then(nw.lit("household")).otherwise(nw.lit("person"))
     return roll.filter(~nw.col("fund").is_null()).with_columns(
-        entry_type=entry_type,
+        entry_type=nw.when(is_hh).then(nw.lit("household")).otherwise(nw.lit("person")),
         entry_key=nw.when(is_hh).then(hh_key).otherwise(person_key),
         member_key=person_key,
         member_id=nw.when(usable()).then(nw.col("id_number")).otherwise(nw.lit(None))
@@ -81,7 +80,8 @@ def entries(rows: nw.LazyFrame) -> nw.LazyFrame:
         )
         .group_by(ENTRY)
         .agg(
-            *(nw.col(c).min() for c in ABOUT), nw.col("household_id").min(), nw.col("region_code").min(), nw.col("township").min(),
+            *(nw.col(c).min() for c in ABOUT),
+            nw.col("household_id").min(), nw.col("region_code").min(), nw.col("township").min(),
             nw.col("village").min(), nw.col("head_name").min(), nw.col("name").min(),
             nw.col("head_id").min(), nw.col("member_id").min(), nw.col("card_no").min(),
             nw.col("start_month").min(), nw.col("end_month").max(),
@@ -204,8 +204,8 @@ def apply(payments: nw.LazyFrame, resolved: nw.LazyFrame) -> nw.LazyFrame:
 def attribute(roll: nw.LazyFrame, payments: nw.LazyFrame, config: Config,
               rows: nw.LazyFrame | None = None) -> nw.LazyFrame:
     """Payments with their entry: every payment column (its own ID as `pay_id_number`) plus
-    entry (its number), entry_type, fund, period, matched_by (card / id) and unattributed_reason (null
-    when attributed). `with_approved` adds the approved amount, `entries` who the entry is.
+    entry (its number), entry_type, fund, period, matched_by (card / id) and
+    unattributed_reason (null when attributed). `with_approved` adds the approved amount, `entries` who the entry is.
 
     Matching runs on the distinct KEYS of the payments (far fewer than payments), then joins
     back; `prepare` does the same in steps materialised once per run."""
