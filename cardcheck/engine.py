@@ -115,7 +115,7 @@ def run_rules(
             progress(f"{rule.code} {rule.name}")
         t0 = time.perf_counter()
         ctx = Context(tables=lazies, config=config, params=rule.params(config), shared=shared,
-                      materialize=engine.materialize)
+                      materialize=engine.materialize, reuse=engine.keep)
         out = engine.collect(findings(rule.check(ctx), rule.code, rule.severity_for(config)))
         parts.append(out)
         runs.append(RuleRun(rule.code, rule.name, "ran", seconds=time.perf_counter() - t0,

@@ -39,7 +39,8 @@ def run(engine: str, tables: dict[str, list[dict[str, Any]]],
     eng = make_engine(engine)
     try:
         lazies = {k: eng.lazy(v) for k, v in frames(tables, CONFIG).items()}
-        ctx = Context(tables=lazies, config=CONFIG, materialize=eng.materialize)
+        ctx = Context(tables=lazies, config=CONFIG, materialize=eng.materialize,
+                      reuse=eng.keep)
         return eng.collect(fn(ctx))
     finally:
         eng.close()

@@ -40,6 +40,8 @@ class Context:
     # the engine materialises them; without them a shared frame is simply rebuilt lazily
     shared: dict[str, nw.LazyFrame] = field(default_factory=dict)
     materialize: Callable[[nw.LazyFrame], nw.LazyFrame] | None = None
+    # how the engine keeps a frame one rule's query uses more than once (Engine.keep)
+    reuse: Callable[[nw.LazyFrame], nw.LazyFrame] | None = None
 
     def table(self, name: str) -> nw.LazyFrame:
         return self.tables[name]
@@ -53,6 +55,12 @@ class Context:
             lf = build()
             self.shared[key] = self.materialize(lf) if self.materialize else lf
         return self.shared[key]
+
+    def keep(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+        """`lf` as the engine keeps a frame one query uses more than once (Engine.keep):
+        materialised on polars and DuckDB, which otherwise compute it again for every use;
+        as it is without an engine."""
+        return self.reuse(lf) if self.reuse else lf
 
     def has(self, name: str) -> bool:
         return name in self.tables

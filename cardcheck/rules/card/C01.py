@@ -33,8 +33,9 @@ def check(ctx: Context) -> nw.LazyFrame:
         .join(person.select("id_number"), on="id_number", how="semi")
         .select("id_number", "card_no").unique()
     )
-    links = nw.concat([registered, by_id]).unique()
-    many = (
+    # (kept: each is used twice below, and would be computed again for every use)
+    links = ctx.keep(nw.concat([registered, by_id]).unique())
+    many = ctx.keep(
         links.group_by("id_number").agg(nw.col("card_no").n_unique().alias("n_cards"))
         .filter(nw.col("n_cards") >= 2)
     )

@@ -41,11 +41,12 @@ def check(ctx: Context) -> nw.LazyFrame:
     roll = ctx.table("roll").filter(~nw.col("household_id").is_null())
     pays = ctx.table("payments").filter(~nw.col("card_no").is_null())
     hh_rows = roll.filter(nw.col("fund").is_in(cfg.household_funds))
-    hh_funds = hh_rows.select("household_id", "fund").unique().with_columns(
-        family=family_of(nw.col("fund"), cfg))
-    registered = hh_rows.filter(~nw.col("card_no").is_null()).select(KEYS).unique()
-    member_cards = (roll.filter(~nw.col("card_no").is_null())
-                    .select("household_id", "card_no").unique())
+    # (kept: each is used several times below, and would be computed again for every use)
+    hh_funds = ctx.keep(hh_rows.select("household_id", "fund").unique().with_columns(
+        family=family_of(nw.col("fund"), cfg)))
+    registered = ctx.keep(hh_rows.filter(~nw.col("card_no").is_null()).select(KEYS).unique())
+    member_cards = ctx.keep(roll.filter(~nw.col("card_no").is_null())
+                            .select("household_id", "card_no").unique())
     members = (roll.filter(usable("id_status"))
                .select("household_id", nw.col("id_number").alias("payer_id")).unique())
 
@@ -83,8 +84,8 @@ def check(ctx: Context) -> nw.LazyFrame:
         nw.col("fund").min(), nw.col("via").min())
     # (a window, not a group-by and a join: each frame is used once, which keeps SQL engines
     # from computing it again for every use)
-    flagged = (per_card.with_columns(n_cards=nw.col("card_no").count().over("household_id"))
-               .filter(nw.col("n_cards") > limit))
+    flagged = ctx.keep(per_card.with_columns(n_cards=nw.col("card_no").count().over("household_id"))
+                       .filter(nw.col("n_cards") > limit))
     # pass 2: the money, from the payments onto the cards of those households only
     pays = pays.join(flagged.select("card_no").unique(), on="card_no", how="semi").with_columns(
         period=nw.col("memo_period").fill_null(nw.col("pay_month")).cast(nw.Int32))

@@ -61,7 +61,8 @@ def check(ctx: Context) -> nw.LazyFrame:
             .filter(~nw.col("holder_id").is_null() | ~nw.col("holder_name_key").is_null())
             .select("card_no", "holder_name", "holder_id", "holder_name_key",
                     usable("holder_id_status").fill_null(False).alias("holder_ok")))
-    judged = (
+    # (kept: few rows, used to pick the payments and again for the findings)
+    judged = ctx.keep(
         allowed.join(acct, on="card_no", how="inner")
         .with_columns(ok=same_person("holder_id", "holder_ok", "holder_name_key",
                                      "cand_id", "cand_ok", "cand_key").cast(nw.Int32))
@@ -71,7 +72,8 @@ def check(ctx: Context) -> nw.LazyFrame:
     entries = rows.group_by(*ENTRY).agg(
         nw.col("household_id").min(), nw.col("id_number").min(), nw.col("name").min(),
         nw.col("household_level").max())
-    money = totals(attribute(ctx.table("payments"), roll, cfg).filter(~nw.col("fund").is_null()),
+    pays = ctx.table("payments").join(judged.select("card_no").unique(), on="card_no", how="semi")
+    money = totals(attribute(pays, roll, cfg).filter(~nw.col("fund").is_null()),
                    ["card_no", "fund"])
     holder_text = nw.concat_str([
         text(nw.col("holder_name")),

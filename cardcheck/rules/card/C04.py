@@ -90,7 +90,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     kinds = [k for k in ctx.params["hubs"] if k in KINDS]
     base = str(ctx.config.rule_params("C04").get("severity", RULE.severity))
     roll = ctx.table("roll")
-    edges = hub_edges(ctx.table("accounts"), roll, kinds)
+    edges = ctx.keep(hub_edges(ctx.table("accounts"), roll, kinds))  # used twice below
     groups = (
         edges.group_by("kind", "value")
         .agg(nw.col("household_id").n_unique().alias("n_households"),

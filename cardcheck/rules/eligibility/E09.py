@@ -88,11 +88,12 @@ def _missing_findings(ctx: Context) -> nw.LazyFrame:
 
 def _name_findings(ctx: Context) -> list[nw.LazyFrame]:
     roll = ctx.table("roll").filter(nw.col("id_status").is_in(USABLE) & ~nw.col("name_key").is_null())
-    pairs = roll.select("id_number", "name_key").unique()
-    person = roll.group_by("id_number").agg(
+    # (kept: each is used by every side below, and would be computed again for every use)
+    pairs = ctx.keep(roll.select("id_number", "name_key").unique())
+    person = ctx.keep(roll.group_by("id_number").agg(
         *[nw.col(c).min() for c in PERSON],
         nw.col("name").max().alias("other_name"), nw.col("name_key").n_unique().alias("n_names"),
-    )
+    ))
     out = [person.filter(nw.col("n_names") > 1).with_columns(
         problem=nw.lit("name_conflict_roll"), severity=nw.lit("medium"),
         evidence=nw.concat_str([

@@ -35,7 +35,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     att = prepare(ctx)
     months = covered_months(att.payments, float(ctx.params["cover_min_share"]))
     regular = att.entries.filter(~nw.col("fund").is_in(one_off_funds(ctx.config)))
-    paid = att.attributed.select(*ENTRY, "period").unique()
+    paid = att.per_period().select(*ENTRY, "period")
     # an ambiguous payment may belong to any entry on its card with a matching fund
     maybe = (
         att.payments.filter(nw.col("unattributed_reason") == AMBIGUOUS)
@@ -53,7 +53,7 @@ def check(ctx: Context) -> nw.LazyFrame:
         .join(maybe, on=[*ENTRY, "period"], how="anti")
     )
     unpaid = (
-        approved_for(unpaid_months, att.rows)
+        approved_for(unpaid_months, att.rows, ctx.keep)
         .group_by(*ENTRY).agg(
             nw.col("approved").sum().cast(nw.Int64).alias("amount"),
             nw.col("approved").max().alias("approved"), *month_span(),

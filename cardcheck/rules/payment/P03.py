@@ -26,12 +26,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     att = prepare(ctx)
     tol = int(ctx.params["tolerance_fen"])
     per = (
-        att.with_approved()
-        .filter(~nw.col("fund").is_in(one_off_funds(ctx.config)) & ~nw.col("approved").is_null())
-        .group_by(*ENTRY, "period").agg(
-            nw.col("amount").sum().cast(nw.Int64).alias("paid"), nw.len().alias("n_payments"),
-            nw.col("approved").max(),
-        )
+        att.per_period().filter(~nw.col("approved").is_null())
         .with_columns(diff=nw.col("paid") - nw.col("approved"))
         .filter((nw.col("diff").abs() > tol)
                 & ~((nw.col("n_payments") >= 2) & (nw.col("diff") > tol)))
@@ -47,7 +42,10 @@ def check(ctx: Context) -> nw.LazyFrame:
         .then(yuan(nw.col("approved"))) \
         .otherwise(nw.concat_str([yuan(nw.col("approved_min")), nw.lit("–"),
                                   yuan(nw.col("approved"))]))
-    return with_place(agg, att.entries).with_columns(
+    # (an entry has one fund, so one-off funds are left out per entry, after the sums)
+    return with_place(agg, att.entries).filter(
+        ~nw.col("fund").is_in(one_off_funds(ctx.config))
+    ).with_columns(
         amount=nw.col("over") + nw.col("under"),
     ).with_columns(
         evidence=nw.concat_str([

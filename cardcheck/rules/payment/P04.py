@@ -26,23 +26,19 @@ def check(ctx: Context) -> nw.LazyFrame:
     base = nw.when(nw.col("approved").is_null()).then(nw.col("largest")) \
         .otherwise(nw.col("approved"))
     per = (
-        att.with_approved().group_by(*ENTRY, "period").agg(
-            nw.col("amount").sum().cast(nw.Int64).alias("paid"), nw.len().alias("n_payments"),
-            nw.col("amount").max().alias("largest"), nw.col("approved").max(),
-            nw.col("card_no").n_unique().alias("n_cards"),
-        )
+        att.per_period()
         .with_columns(extra=nw.col("paid") - base)
         .filter((nw.col("n_payments") >= 2) & (nw.col("extra") > tol))
     )
     agg = per.group_by(*ENTRY).agg(
         nw.col("extra").sum().cast(nw.Int64).alias("amount"),
-        nw.col("n_payments").sum().cast(nw.Int64), nw.col("n_cards").max(), *month_span(),
+        nw.col("n_payments").sum().cast(nw.Int64), nw.col("several_cards").max(), *month_span(),
     )
     return with_place(agg, att.entries).with_columns(
         evidence=nw.concat_str([
             who(), nw.lit(" "), nw.col("fund"), nw.lit(" "), span(), nw.lit(" 有 "),
             count("months", "个月"), nw.lit("重复发放（共 "), count("n_payments", "笔"),
-            nw.when(nw.col("n_cards") > 1).then(nw.lit("，入不同的卡")).otherwise(nw.lit("")),
+            nw.when(nw.col("several_cards")).then(nw.lit("，入不同的卡")).otherwise(nw.lit("")),
             nw.lit("），多发 "), money(),
         ]),
     )

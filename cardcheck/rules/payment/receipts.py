@@ -24,18 +24,10 @@ RECEIPTS = ["id_number", "household_id", "entry_type", "fund", "period", "card_n
 PEOPLE = ["id_number", "name", "region_code", "township", "village"]
 
 
-def paid_per_entry(att: Attribution) -> nw.LazyFrame:
-    """(entry, period, paid, card_no): what each entry was paid for each period, in fen."""
-    return att.attributed.group_by(*ENTRY, "period").agg(
-        nw.col("amount").sum().cast(nw.Int64).alias("paid"), nw.col("card_no").min(),
-    )
-
-
-def receipts(att: Attribution, ids: nw.LazyFrame | None = None,
-             per: nw.LazyFrame | None = None) -> nw.LazyFrame:
+def receipts(att: Attribution, ids: nw.LazyFrame | None = None) -> nw.LazyFrame:
     """One row per (usable id_number, entry, period) received: RECEIPTS columns, paid in fen;
-    only for the IDs in `ids` (an id_number column) when given. `per` is paid_per_entry(att)."""
-    per = paid_per_entry(att) if per is None else per
+    only for the IDs in `ids` (an id_number column) when given."""
+    per = att.per_period().select(*ENTRY, "period", "paid", "card_no")
 
     def only(lf: nw.LazyFrame, col: str = "id_number") -> nw.LazyFrame:
         if ids is None:
@@ -76,9 +68,7 @@ def receipts(att: Attribution, ids: nw.LazyFrame | None = None,
 def shared_receipts(ctx: Context, ids: nw.LazyFrame | None = None) -> nw.LazyFrame:
     """receipts() of the run's attribution for `ids` (everyone when None), on the money per
     entry and month computed once per run."""
-    att = prepare(ctx)
-    per = ctx.once("attribution.paid_per_entry", lambda: paid_per_entry(att))
-    return receipts(att, ids, per)
+    return receipts(prepare(ctx), ids)
 
 
 def people(att: Attribution) -> nw.LazyFrame:
