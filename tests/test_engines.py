@@ -51,3 +51,29 @@ def test_spark_gives_the_same_findings(demo_frames, on_polars) -> None:
     from polars.testing import assert_frame_equal
 
     assert_frame_equal(on("spark", demo_frames), on_polars)
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_a_kept_frame_is_computed_once(engine: str) -> None:
+    """Engine.keep computes a frame then and there: the queries that use it, however often
+    and however many, never compute it again (Context.keep relies on this for frames one
+    query uses more than once)."""
+    import narwhals.stable.v2 as nw
+
+    calls: list[int] = []
+
+    def counted(s: pl.Series) -> pl.Series:
+        calls.append(1)
+        return s * 2
+
+    eng = make_engine(engine)
+    try:
+        base = nw.from_native(pl.LazyFrame({"k": [1, 2, 3], "v": [1, 2, 3], "w": [4, 5, 6]})
+                              .with_columns(pl.col("v").map_batches(counted, pl.Int64)))
+        kept = eng.keep(base)
+        for _ in range(2):
+            both = kept.select("k", "v").join(kept.select("k", "v", "w"), on="k").sort("k")
+            assert eng.collect(both).get_column("v").to_list() == [2, 4, 6]
+        assert len(calls) == 1
+    finally:
+        eng.close()

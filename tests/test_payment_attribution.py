@@ -149,6 +149,44 @@ def test_approved_is_the_sum_of_active_members_counted_once(engine: str) -> None
     ], key=lambda r: tuple(str(v) for v in r))
 
 
+MONTHS = [202301, 202302, 202303, 202304, 202305, 202306]
+member_row = st.tuples(
+    st.integers(1, 3),  # entry
+    st.integers(1, 3),  # member
+    st.one_of(st.none(), st.integers(0, 50_000)),  # monthly_amount
+    st.sampled_from([190001, *MONTHS]),  # start_month
+    st.sampled_from([*MONTHS, 999912]),  # end_month
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(member_row, min_size=1, max_size=12))
+def test_approved_for_matches_a_month_by_month_sum(rows_in: list[tuple]) -> None:
+    """The whole-entry shortcut and the row-by-row path give what summing each month's active
+    rows gives: per member the larger amount, pairs without an active row left out."""
+    rows_df = pl.DataFrame(rows_in, schema={"entry": pl.Int64, "member": pl.Int64,
+                                            "monthly_amount": pl.Int64, "start_month": pl.Int32,
+                                            "end_month": pl.Int32}, orient="row")
+    pairs = pl.DataFrame({"entry": [e for e in (1, 2, 3, 4) for _ in MONTHS],
+                          "period": [m for _ in (1, 2, 3, 4) for m in MONTHS]},
+                         schema={"entry": pl.Int64, "period": pl.Int32})
+    expected = set()
+    for entry in (1, 2, 3, 4):
+        for period in MONTHS:
+            active = [r for r in rows_in if r[0] == entry and r[3] <= period <= r[4]]
+            if not active:
+                continue
+            best: dict[int, int] = {}
+            for _, member, amount, _, _ in active:
+                if amount is not None:
+                    best[member] = max(best.get(member, amount), amount)
+            amounts = list(best.values())
+            expected.add((entry, period, sum(amounts) if amounts else None))
+    got = approved_for(nw.from_native(pairs.lazy()), nw.from_native(rows_df.lazy()),
+                       lambda lf: nw.from_native(lf.to_native().collect().lazy()))
+    assert set(got.collect(backend="polars").to_native().rows()) == expected
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_covered_months_span_the_well_paid_months(engine: str) -> None:
     cards = [f"C{i}" for i in range(10)]
