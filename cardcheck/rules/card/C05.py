@@ -20,6 +20,8 @@ from cardcheck.rules.base import Context, Rule, mask_card, month_index, month_te
 from cardcheck.rules.card.common import (
     attribute,
     card_funds,
+    memo_reading,
+    reading_funds,
     shared_households,
     shared_owners,
     span,
@@ -60,8 +62,20 @@ def check(ctx: Context) -> nw.LazyFrame:
     # one pass over the payments: their problems as a list, exploded to (payment, problem)
     listed = nw.concat_str([nw.when(flag.fill_null(False)).then(nw.lit(name + ","))
                             .otherwise(nw.lit("")) for name, flag in flags(gap).items()])
+    # only payments that can show a problem go through the attribution: those with a problem
+    # of their own, and those on cards where some memo naming a fund pays none of the card's
+    wrong_cards = (
+        reading_funds(memo_reading(ctx.table("payments")), roll, cfg)
+        .filter(nw.col("fund").is_null() & (nw.col("_mn") > 0))
+        .join(funds.select("card_no"), on="card_no", how="semi")
+        .select("card_no").unique().with_columns(_wrong=nw.lit(True))
+    )
+    own = [f.fill_null(False) for k, f in flags(gap).items() if k != "wrong_fund"]
+    pays = (ctx.table("payments").join(wrong_cards, on="card_no", how="left")
+            .filter(nw.any_horizontal(nw.col("_wrong").fill_null(False), *own, ignore_nulls=True))
+            .drop("_wrong"))
     found = (
-        attribute(ctx.table("payments"), roll, cfg)
+        attribute(pays, roll, cfg)
         .join(funds, on="card_no", how="left")
         .with_columns(matched=~nw.col("fund").is_null())
         .with_columns(fund=nw.col("fund").fill_null(

@@ -104,6 +104,36 @@ def card_funds(roll: nw.LazyFrame, config: Config) -> nw.LazyFrame:
     )
 
 
+SIG = ["card_no", "_mf", "_mfam", "_mn"]  # a payment's card and memo reading
+
+
+def memo_reading(pays: nw.LazyFrame) -> nw.LazyFrame:
+    """Payments with their memo reading as SIG columns (nulls as '' and 0)."""
+    return pays.with_columns(
+        _mf=nw.col("memo_fund").fill_null(""),
+        _mfam=nw.col("memo_family").fill_null(""),
+        _mn=nw.col("memo_funds").fill_null(0),
+    )
+
+
+def reading_funds(keyed: nw.LazyFrame, roll: nw.LazyFrame, config: Config) -> nw.LazyFrame:
+    """(SIG…, fund): per distinct (card, memo reading) of `keyed` (memo_reading), the roll funds
+    such a payment pays — one row each, or one row with a null fund when it pays none."""
+    hit = ((nw.col("_mf") == nw.col("fund"))
+           | ((nw.col("_mf") == "") & (nw.col("_mfam") == nw.col("family")))
+           | ((nw.col("_mn") == 0) & (nw.col("n_funds") == 1))).fill_null(False)
+    return (
+        keyed.select(SIG).unique()
+        .join(card_funds(roll, config), on="card_no", how="left")
+        .with_columns(_hit=hit.cast(nw.Int32))
+        .with_columns(_hits=nw.col("_hit").sum().over(*SIG),
+                      _first=nw.col("fund").min().over("card_no"))
+        .filter((nw.col("_hit") == 1) | ((nw.col("_hits") == 0) & (
+            nw.col("fund").is_null() | (nw.col("fund") == nw.col("_first")))))
+        .select(*SIG, fund=nw.when(nw.col("_hit") == 1).then(nw.col("fund")))
+    )
+
+
 def attribute(pays: nw.LazyFrame, roll: nw.LazyFrame, config: Config) -> nw.LazyFrame:
     """Payments with `fund`: the roll fund of the card the payment pays (null if none), and
     `period` (the memo's month, else the pay month).
@@ -114,27 +144,9 @@ def attribute(pays: nw.LazyFrame, roll: nw.LazyFrame, config: Config) -> nw.Lazy
     The fund depends only on the card and the memo's reading, so it is worked out once per
     distinct (card, memo reading) — far fewer than payments — and joined back onto the payments.
     """
-    sig = ["card_no", "_mf", "_mfam", "_mn"]
-    hit = ((nw.col("_mf") == nw.col("fund"))
-           | ((nw.col("_mf") == "") & (nw.col("_mfam") == nw.col("family")))
-           | ((nw.col("_mn") == 0) & (nw.col("n_funds") == 1))).fill_null(False)
-    keyed = pays.with_columns(
-        _mf=nw.col("memo_fund").fill_null(""),
-        _mfam=nw.col("memo_family").fill_null(""),
-        _mn=nw.col("memo_funds").fill_null(0),
-    )
-    funds = (
-        keyed.select(sig).unique()
-        .join(card_funds(roll, config), on="card_no", how="left")
-        .with_columns(_hit=hit.cast(nw.Int32))
-        .with_columns(_hits=nw.col("_hit").sum().over(*sig),
-                      _first=nw.col("fund").min().over("card_no"))
-        .filter((nw.col("_hit") == 1) | ((nw.col("_hits") == 0) & (
-            nw.col("fund").is_null() | (nw.col("fund") == nw.col("_first")))))
-        .select(*sig, fund=nw.when(nw.col("_hit") == 1).then(nw.col("fund")))
-    )
+    keyed = memo_reading(pays)
     return (
-        keyed.join(funds, on=sig, how="left")
+        keyed.join(reading_funds(keyed, roll, config), on=SIG, how="left")
         .with_columns(period=nw.col("memo_period").fill_null(nw.col("pay_month")).cast(nw.Int32))
         .drop("_mf", "_mfam", "_mn")
     )
