@@ -21,6 +21,7 @@ from cardcheck.rules.payment.attribution import (
     approved_for,
     attribute,
     covered_months,
+    per_period,
     prepare,
     roll_rows,
 )
@@ -182,9 +183,16 @@ def test_approved_for_matches_a_month_by_month_sum(rows_in: list[tuple]) -> None
                     best[member] = max(best.get(member, amount), amount)
             amounts = list(best.values())
             expected.add((entry, period, sum(amounts) if amounts else None))
-    got = approved_for(nw.from_native(pairs.lazy()), nw.from_native(rows_df.lazy()),
-                       lambda lf: nw.from_native(lf.to_native().collect().lazy()))
+    keep = lambda lf: nw.from_native(lf.to_native().collect().lazy())
+    rows_lf = nw.from_native(rows_df.lazy())
+    got = approved_for(nw.from_native(pairs.lazy()), rows_lf, keep)
     assert set(got.collect(backend="polars").to_native().rows()) == expected
+    # per_period: the same amounts for the pairs paid, null where approved_for leaves one out
+    paid = nw.from_native(pairs.lazy().with_columns(amount=pl.lit(100), card_no=pl.lit("C1")))
+    per = per_period(paid, rows_lf, keep).select("entry", "period", "approved")
+    known = {(e, p): a for e, p, a in expected}
+    assert set(per.collect(backend="polars").to_native().rows()) == {
+        (e, p, known.get((e, p))) for e, p in pairs.rows()}
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -111,19 +111,40 @@ def approved_for(pairs: nw.LazyFrame, rows: nw.LazyFrame, keep: Keep = lambda lf
     summed once per entry and joined on. Only the other pairs (an entry whose members join or
     leave around that period) are matched row by row against the active rows.
     """
-    per_member = rows.group_by(*ENTRY, "member").agg(
+    pairs = keep(pairs.select(*ENTRY, "period").unique()
+                 .join(_whole_entries(rows), on=ENTRY, how="inner")
+                 .with_columns(all_active=_all_active()))
+    return nw.concat([
+        pairs.filter(nw.col("all_active")).select(*ENTRY, "period", "approved", "n_amounts"),
+        _partly_active(pairs.filter(~nw.col("all_active")), rows),
+    ]).with_columns(approved=nw.when(nw.col("n_amounts") > 0).then(nw.col("approved"))) \
+        .drop("n_amounts")
+
+
+def _whole_entries(rows: nw.LazyFrame) -> nw.LazyFrame:
+    """(entry, approved, n_amounts, from_, to_): the approved amount of an entry in a month
+    where all its rows are active (from_ to to_)."""
+    return rows.group_by(*ENTRY, "member").agg(
         nw.col("monthly_amount").max(), nw.col("start_month").max().alias("from_"),
-        nw.col("end_month").min().alias("to_"))
-    whole = per_member.group_by(*ENTRY).agg(
+        nw.col("end_month").min().alias("to_"),
+    ).group_by(*ENTRY).agg(
         nw.col("monthly_amount").sum().cast(nw.Int64).alias("approved"),
         nw.col("monthly_amount").count().alias("n_amounts"),
-        nw.col("from_").max(), nw.col("to_").min())
-    pairs = keep(pairs.select(*ENTRY, "period").unique().join(whole, on=ENTRY, how="inner")
-                 .with_columns(all_active=(nw.col("from_") <= nw.col("period"))
-                               & (nw.col("to_") >= nw.col("period"))))
+        nw.col("from_").max(), nw.col("to_").min(),
+    )
+
+
+def _all_active() -> nw.Expr:
+    return ((nw.col("from_") <= nw.col("period")) & (nw.col("to_") >= nw.col("period"))) \
+        .fill_null(False)
+
+
+def _partly_active(pairs: nw.LazyFrame, rows: nw.LazyFrame) -> nw.LazyFrame:
+    """(entry, period, approved, n_amounts) of pairs matched row by row against the rows
+    active in the period; pairs without an active row are left out."""
     cols = [*ENTRY, "member", "monthly_amount", "start_month", "end_month"]
-    partly = (
-        pairs.filter(~nw.col("all_active")).select(*ENTRY, "period")
+    return (
+        pairs.select(*ENTRY, "period")
         .join(rows.select(cols), on=ENTRY, how="inner")
         .filter((nw.col("start_month") <= nw.col("period"))
                 & (nw.col("end_month") >= nw.col("period")))
@@ -133,11 +154,6 @@ def approved_for(pairs: nw.LazyFrame, rows: nw.LazyFrame, keep: Keep = lambda lf
         .agg(nw.col("monthly_amount").sum().cast(nw.Int64).alias("approved"),
              nw.col("monthly_amount").count().alias("n_amounts"))
     )
-    return nw.concat([
-        pairs.filter(nw.col("all_active")).select(*ENTRY, "period", "approved", "n_amounts"),
-        partly.select(*ENTRY, "period", "approved", "n_amounts"),
-    ]).with_columns(approved=nw.when(nw.col("n_amounts") > 0).then(nw.col("approved"))) \
-        .drop("n_amounts")
 
 
 def _fund_ok() -> nw.Expr:
@@ -244,16 +260,25 @@ def attribute(roll: nw.LazyFrame, payments: nw.LazyFrame, config: Config,
 def per_period(attributed: nw.LazyFrame, rows: nw.LazyFrame, keep: Keep = lambda lf: lf
                ) -> nw.LazyFrame:
     """One row per (entry, period) paid: paid (fen), n_payments, largest (one payment's
-    amount), card_no (the smallest), several_cards, and approved (approved_for; null when the
-    entry is not active in that period or its rows carry no amount)."""
+    amount), card_no (the smallest), several_cards, and approved (as approved_for gives it;
+    null when the entry is not active in that period or its rows carry no amount)."""
     per = keep(attributed.group_by(*ENTRY, "period").agg(
         nw.col("amount").sum().cast(nw.Int64).alias("paid"),
         nw.len().cast(nw.Int64).alias("n_payments"),
         nw.col("amount").max().cast(nw.Int64).alias("largest"),
         nw.col("card_no").min(), nw.col("card_no").max().alias("_card_max"),
-    ))
-    return per.with_columns(several_cards=nw.col("card_no") != nw.col("_card_max")) \
-        .drop("_card_max").join(approved_for(per, rows, keep), on=[*ENTRY, "period"], how="left")
+    ).join(_whole_entries(rows), on=ENTRY, how="left").with_columns(all_active=_all_active()))
+    # (approved_for's steps on the paid pairs themselves: one join with the entries and one
+    # with the few partly active pairs, instead of a join of two frames of every pair)
+    partly = _partly_active(per.filter(~nw.col("all_active")), rows).rename(
+        {"approved": "_approved_p", "n_amounts": "_n_p"})
+    return per.join(partly, on=[*ENTRY, "period"], how="left").with_columns(
+        several_cards=nw.col("card_no") != nw.col("_card_max"),
+        approved=nw.when(nw.col("all_active") & (nw.col("n_amounts") > 0))
+        .then(nw.col("approved"))
+        .when(~nw.col("all_active") & (nw.col("_n_p") > 0)).then(nw.col("_approved_p")),
+    ).select(*ENTRY, "period", "paid", "n_payments", "largest", "card_no", "several_cards",
+             "approved")
 
 
 def covered_months(payments: nw.LazyFrame, min_share: float) -> nw.LazyFrame:
