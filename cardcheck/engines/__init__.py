@@ -214,10 +214,12 @@ class SparkEngine(Engine):
         return nw.from_native(lf.to_native().cache())
 
     def keep(self, lf: nw.LazyFrame) -> nw.LazyFrame:
-        """As it is: Spark reuses the shuffles of a subplan used twice in one query, and
-        caching frames nested inside one query stalled its planner (the demo's catalogue ran
-        211 s without, did not finish in 600 s with)."""
-        return lf
+        """Computed now and kept on the executors with its lineage cut (`localCheckpoint`): a
+        frame used twice otherwise stays twice in the query's plan, and `cache()` on frames
+        nested inside one query stalled Spark's planner. County, local mode: 261 s with the
+        plan as it is, 151 s checkpointed, same findings. A checkpointed frame lives on the
+        executors that computed it; losing one fails the query rather than recomputing."""
+        return nw.from_native(lf.to_native().localCheckpoint())
 
     def scan(self, paths: list[str], fmt: str) -> nw.LazyFrame:
         """Read on the cluster (hdfs://, s3a://, file:// or a path every executor sees)."""
