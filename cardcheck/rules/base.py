@@ -29,6 +29,15 @@ NW_TYPES = {"String": nw.String(), "Int32": nw.Int32(), "Int64": nw.Int64(), "Bo
 FINDINGS_NW = {c: NW_TYPES[str(t)] for c, t in FINDINGS.items()}
 
 
+# how an engine keeps a frame one query uses more than once (Engine.keep, Context.keep)
+Keep = Callable[[nw.LazyFrame], nw.LazyFrame]
+
+
+def as_is(lf: nw.LazyFrame) -> nw.LazyFrame:
+    """The Keep that keeps nothing: the frame's plan as it is."""
+    return lf
+
+
 @dataclass
 class Context:
     """What a rule sees: the canonical tables present in this run, its settings, the config."""
@@ -40,8 +49,7 @@ class Context:
     # the engine materialises them; without them a shared frame is simply rebuilt lazily
     shared: dict[str, nw.LazyFrame] = field(default_factory=dict)
     materialize: Callable[[nw.LazyFrame], nw.LazyFrame] | None = None
-    # how the engine keeps a frame one rule's query uses more than once (Engine.keep)
-    reuse: Callable[[nw.LazyFrame], nw.LazyFrame] | None = None
+    reuse: Keep | None = None  # the engine's Engine.keep
 
     def table(self, name: str) -> nw.LazyFrame:
         return self.tables[name]

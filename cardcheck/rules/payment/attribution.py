@@ -23,21 +23,18 @@ payments and receipts run on these integers, not on (entry_type, entry_key, fund
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config
-from cardcheck.rules.base import Context, text
+from cardcheck.rules.base import Context, Keep, as_is, text
 from cardcheck.rules.payment.periods import NO_END, NO_START, family_of, month_of, usable
 
 KEYS = ["k_card", "k_id", "k_fund", "k_fam"]
 ENTRY = ["entry"]  # the entry's number: what rules join and group on
 ABOUT = ["entry_type", "fund"]  # what an entry is, carried beside its number where rules need it
 PLACE = ["household_id", "id_number", "name", "region_code", "township", "village", "card_no"]
-
-Keep = Callable[[nw.LazyFrame], nw.LazyFrame]  # materialises a frame used more than once
 
 CARD_NOT_ON_ROLL = "card_not_on_roll"
 FUND_NOT_ON_ROLL = "fund_not_on_roll"
@@ -99,61 +96,51 @@ def entries(rows: nw.LazyFrame) -> nw.LazyFrame:
     )
 
 
-def approved_for(pairs: nw.LazyFrame, rows: nw.LazyFrame, keep: Keep = lambda lf: lf
-                 ) -> nw.LazyFrame:
+def approved_for(pairs: nw.LazyFrame, rows: nw.LazyFrame, keep: Keep = as_is) -> nw.LazyFrame:
     """Approved amount of each (entry, period) pair whose entry is active in that period.
 
     Sum over members of the member's monthly_amount (a member listed twice counts once, at the
     larger amount). Pairs whose entry has no active row that month are left out; `approved` is
     null when the active rows carry no amount.
+    """
+    return _with_approved(pairs.select(*ENTRY, "period").unique(), rows, keep) \
+        .filter(nw.col("_active")).select(*ENTRY, "period", "approved")
+
+
+def _with_approved(pairs: nw.LazyFrame, rows: nw.LazyFrame, keep: Keep) -> nw.LazyFrame:
+    """`pairs` (one row per entry and period, any other columns) with `approved` (see
+    approved_for; null where no row is active) and `_active` (some row of the entry is active).
 
     Most pairs fall where every row of their entry is active: their amount is the entry's,
     summed once per entry and joined on. Only the other pairs (an entry whose members join or
-    leave around that period) are matched row by row against the active rows.
-    """
-    pairs = keep(pairs.select(*ENTRY, "period").unique()
-                 .join(_whole_entries(rows), on=ENTRY, how="inner")
-                 .with_columns(all_active=_all_active()))
-    return nw.concat([
-        pairs.filter(nw.col("all_active")).select(*ENTRY, "period", "approved", "n_amounts"),
-        _partly_active(pairs.filter(~nw.col("all_active")), rows),
-    ]).with_columns(approved=nw.when(nw.col("n_amounts") > 0).then(nw.col("approved"))) \
-        .drop("n_amounts")
-
-
-def _whole_entries(rows: nw.LazyFrame) -> nw.LazyFrame:
-    """(entry, approved, n_amounts, from_, to_): the approved amount of an entry in a month
-    where all its rows are active (from_ to to_)."""
-    return rows.group_by(*ENTRY, "member").agg(
-        nw.col("monthly_amount").max(), nw.col("start_month").max().alias("from_"),
-        nw.col("end_month").min().alias("to_"),
+    leave around that period) are matched row by row against the active rows."""
+    whole = rows.group_by(*ENTRY, "member").agg(
+        nw.col("monthly_amount").max(), nw.col("start_month").max().alias("_from"),
+        nw.col("end_month").min().alias("_to"),
     ).group_by(*ENTRY).agg(
-        nw.col("monthly_amount").sum().cast(nw.Int64).alias("approved"),
-        nw.col("monthly_amount").count().alias("n_amounts"),
-        nw.col("from_").max(), nw.col("to_").min(),
+        nw.col("monthly_amount").sum().cast(nw.Int64).alias("_approved_w"),
+        nw.col("monthly_amount").count().alias("_n_w"),
+        nw.col("_from").max(), nw.col("_to").min(),
     )
-
-
-def _all_active() -> nw.Expr:
-    return ((nw.col("from_") <= nw.col("period")) & (nw.col("to_") >= nw.col("period"))) \
-        .fill_null(False)
-
-
-def _partly_active(pairs: nw.LazyFrame, rows: nw.LazyFrame) -> nw.LazyFrame:
-    """(entry, period, approved, n_amounts) of pairs matched row by row against the rows
-    active in the period; pairs without an active row are left out."""
+    period = nw.col("period")
+    pairs = keep(pairs.join(whole, on=ENTRY, how="left").with_columns(
+        _all=((nw.col("_from") <= period) & (nw.col("_to") >= period)).fill_null(False)))
     cols = [*ENTRY, "member", "monthly_amount", "start_month", "end_month"]
-    return (
-        pairs.select(*ENTRY, "period")
+    partly = (
+        pairs.filter(~nw.col("_all")).select(*ENTRY, "period")
         .join(rows.select(cols), on=ENTRY, how="inner")
-        .filter((nw.col("start_month") <= nw.col("period"))
-                & (nw.col("end_month") >= nw.col("period")))
+        .filter((nw.col("start_month") <= period) & (nw.col("end_month") >= period))
         .group_by([*ENTRY, "period", "member"])
         .agg(nw.col("monthly_amount").max())
         .group_by([*ENTRY, "period"])
-        .agg(nw.col("monthly_amount").sum().cast(nw.Int64).alias("approved"),
-             nw.col("monthly_amount").count().alias("n_amounts"))
+        .agg(nw.col("monthly_amount").sum().cast(nw.Int64).alias("_approved_p"),
+             nw.col("monthly_amount").count().alias("_n_p"))
     )
+    return pairs.join(partly, on=[*ENTRY, "period"], how="left").with_columns(
+        approved=nw.when(nw.col("_all") & (nw.col("_n_w") > 0)).then(nw.col("_approved_w"))
+        .when(~nw.col("_all") & (nw.col("_n_p") > 0)).then(nw.col("_approved_p")),
+        _active=nw.col("_all") | ~nw.col("_n_p").is_null(),
+    ).drop("_approved_w", "_n_w", "_from", "_to", "_all", "_approved_p", "_n_p")
 
 
 def _fund_ok() -> nw.Expr:
@@ -198,7 +185,7 @@ def payment_keys(payments: nw.LazyFrame) -> nw.LazyFrame:
     )
 
 
-def resolve(keys: nw.LazyFrame, rows: nw.LazyFrame, keep: Keep = lambda lf: lf) -> nw.LazyFrame:
+def resolve(keys: nw.LazyFrame, rows: nw.LazyFrame, keep: Keep = as_is) -> nw.LazyFrame:
     """The entry (or the reason there is none) of each distinct KEYS combination.
 
     `keep` materialises the frames later steps use more than once (`Context.keep`): fused into
@@ -257,26 +244,19 @@ def attribute(roll: nw.LazyFrame, payments: nw.LazyFrame, config: Config,
     return apply(payments, resolve(keys, rows))
 
 
-def per_period(attributed: nw.LazyFrame, rows: nw.LazyFrame, keep: Keep = lambda lf: lf
+def per_period(attributed: nw.LazyFrame, rows: nw.LazyFrame, keep: Keep = as_is
                ) -> nw.LazyFrame:
     """One row per (entry, period) paid: paid (fen), n_payments, largest (one payment's
     amount), card_no (the smallest), several_cards, and approved (as approved_for gives it;
     null when the entry is not active in that period or its rows carry no amount)."""
-    per = keep(attributed.group_by(*ENTRY, "period").agg(
+    per = attributed.group_by(*ENTRY, "period").agg(
         nw.col("amount").sum().cast(nw.Int64).alias("paid"),
         nw.len().cast(nw.Int64).alias("n_payments"),
         nw.col("amount").max().cast(nw.Int64).alias("largest"),
         nw.col("card_no").min(), nw.col("card_no").max().alias("_card_max"),
-    ).join(_whole_entries(rows), on=ENTRY, how="left").with_columns(all_active=_all_active()))
-    # (approved_for's steps on the paid pairs themselves: one join with the entries and one
-    # with the few partly active pairs, instead of a join of two frames of every pair)
-    partly = _partly_active(per.filter(~nw.col("all_active")), rows).rename(
-        {"approved": "_approved_p", "n_amounts": "_n_p"})
-    return per.join(partly, on=[*ENTRY, "period"], how="left").with_columns(
+    )
+    return _with_approved(per, rows, keep).with_columns(
         several_cards=nw.col("card_no") != nw.col("_card_max"),
-        approved=nw.when(nw.col("all_active") & (nw.col("n_amounts") > 0))
-        .then(nw.col("approved"))
-        .when(~nw.col("all_active") & (nw.col("_n_p") > 0)).then(nw.col("_approved_p")),
     ).select(*ENTRY, "period", "paid", "n_payments", "largest", "card_no", "several_cards",
              "approved")
 
