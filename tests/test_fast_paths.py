@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cardcheck.ingest.values import FAST, Fast, _by_unique
+from cardcheck.config import load_config
+from cardcheck.ingest.values import FAST, Fast, Staged, _by_unique, _reader
 from cardcheck.normalize.cards import clean_card
 from cardcheck.normalize.dates import OUT_OF_RANGE, UNREADABLE, parse_date, parse_datetime
 from cardcheck.normalize.ids import check_digit, normalise_ids
@@ -68,6 +69,27 @@ def test_datetimes_fast_path() -> None:
     got, want = both(values, parse_datetime, FAST["datetime"])
     assert got == want
     assert got[1][1] == UNREADABLE and got[0][0] == got[2][0] == got[3][0]
+
+
+MESSY_DATES = ["2023/4/15", "2023年4月15日", "20230415", "2023.04.15", "2023-4", "202304",
+               "43570", "43570.4375", "2023/2/30", "1800/1/1", "2999/1/1", "not a date", " ",
+               "２０２３年４月１５日", "2023/4/15 10:30", "20230415103000", "2023-04-15T10:30:00",
+               "2023/4/15 25:61", None]
+
+
+@pytest.mark.parametrize("column", ["start_date", "txn_time"])
+def test_staged_readers_equal_the_one_expression_parsers(column: str) -> None:
+    """Dates and times are read the slow way in two steps (value, then its problem); the result
+    is what parse_date / parse_datetime give as one expression, problem for problem."""
+    parser, _, _ = _reader(column, "roll", load_config(), {}, [column])
+    assert isinstance(parser, Staged)
+    one = parse_datetime if column == "txn_time" else parse_date
+    df = pl.DataFrame({"x": MESSY_DATES}, schema={"x": pl.String})
+    got = _by_unique(df, "x", parser).select("__v_x", "__p_x").rows()
+    want = _by_unique(df, "x", one).select("__v_x", "__p_x").rows()
+    assert got == want
+    assert {p for _, p in got} >= {None, UNREADABLE, OUT_OF_RANGE}
+    assert sum(v is not None for v, _ in got) >= 8
 
 
 def test_full_width_digits_are_not_taken_as_clean() -> None:

@@ -119,18 +119,19 @@ def _load_rows(body: pl.DataFrame, grid: Grid, mapping: Mapping, kind: str, conf
     """(loaded rows, rejects, skip reasons) of some rows below the header."""
     cells = [c for c in body.columns if c != "__line"]
     body = with_skip(body, cells, mapping.header_cells)
-    data = body.filter(pl.col("__skip").is_null())
-    skipped = body.filter(pl.col("__skip").is_not_null()).get_column("__skip").to_list()
+    skip = body.get_column("__skip")
+    skipped = skip.drop_nulls().to_list()
+    data = body.lazy().filter(pl.col("__skip").is_null()) if skipped else body.lazy()
     frame = data.select(
-        [pl.col(f"c{i}").alias(col) for col, i in mapping.columns.items() if f"c{i}" in data.columns]
+        [pl.col(f"c{i}").alias(col) for col, i in mapping.columns.items() if f"c{i}" in body.columns]
         + [pl.col("__line")]
-    )
+    ).collect()
     if grid.numeric is not None:
         wanted = {col: i for col, i in mapping.columns.items()
                   if col in ID_COLUMNS or col in CARD_COLUMNS}
         if wanted:
             flags = grid.numeric(mapping.header_index, list(wanted.values()))
-            keep = body.get_column("__skip").is_null()
+            keep = skip.is_null()
             frame = frame.with_columns(
                 [flags[i].filter(keep).alias(f"__num_{col}") for col, i in wanted.items()]
             )

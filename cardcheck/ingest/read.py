@@ -271,13 +271,14 @@ def read_excel(data: bytes, path: Path, fmt: str, score: Scorer) -> Grid:
 
     def numeric(header_index: int, columns: list[int]) -> dict[int, pl.Series]:
         """True where a cell is a number in the workbook (not text): digits may be lost."""
-        out = {}
-        for i in columns:
-            sheet = reader.load_sheet(best_name, header_row=None, dtypes="boolean", use_columns=[i])
-            # text cells cannot be booleans and come back null; to_polars needs no pyarrow
-            s = sheet.to_polars().to_series(0)
-            out[i] = s.rename(f"n{i}").is_not_null().slice(header_index + 1)
-        return out
+        if not columns:
+            return {}
+        # one pass over the sheet for all columns (a pass per column cost 4× as much); text
+        # cells cannot be booleans and come back null; to_polars needs no pyarrow
+        sheet = reader.load_sheet(best_name, header_row=None, dtypes="boolean",
+                                  use_columns=list(columns)).to_polars()
+        return {i: s.rename(f"n{i}").is_not_null().slice(header_index + 1)
+                for i, s in zip(columns, sheet.iter_columns(), strict=True)}
 
     return Grid(fmt, None, best_head, body, numeric, offset)
 

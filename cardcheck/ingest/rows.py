@@ -62,7 +62,7 @@ def with_skip(df: pl.DataFrame, cells: list[str], header: list[str]) -> pl.DataF
     first = next((h.strip() for h in header if h.strip()), "")
     pattern = PREFILTER + (f"|{re.escape(first)}" if first else "")
     cand = (filled <= len(cells) // 2) | joined.str.contains(pattern)
-    flags = df.select(cand.alias("c")).to_series()
+    flags = df.lazy().select(cand.alias("c")).collect().to_series()
     if not flags.any():
         return df.with_columns(pl.lit(None, dtype=pl.String).alias("__skip"))
     df = df.with_row_index("__i")

@@ -21,14 +21,14 @@ from cardcheck.normalize.dates import (
     ISO_DATE,
     ISO_DATETIME,
     date_problem,
+    date_value,
     datetime_problem,
+    datetime_value,
     iso_date,
     iso_datetime,
-    parse_date,
-    parse_datetime,
 )
 from cardcheck.normalize.funds import canonical_fund, fund_lookup
-from cardcheck.normalize.ids import normalise_ids
+from cardcheck.normalize.ids import id_reading, join_ids
 from cardcheck.normalize.money import (
     MAX_MONTHLY_YUAN,
     MAX_ROW_YUAN,
@@ -84,50 +84,140 @@ class Fast:
     problem: Callable[[pl.Expr, pl.Expr], pl.Expr] | None = None
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A full parser in two steps: the `value` of a cell, then the `problem` of the cell and
+    its value, the value read from a column computed once (as one expression the value is
+    computed again inside each test of the problem: 13k distinct dates took 8× longer)."""
+
+    value: Callable[[pl.Expr], pl.Expr]
+    problem: Callable[[pl.Expr, pl.Expr], pl.Expr]
+
+    def __call__(self, e: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+        value = self.value(e)
+        problem = self.problem(e, value)
+        return pl.when(problem.is_null()).then(value), problem
+
+
+Parser = Callable[[pl.Expr], tuple[pl.Expr, pl.Expr | None]] | Staged
+Step = Callable[[pl.LazyFrame], pl.LazyFrame]
+
+
 def _by_unique(df: pl.DataFrame, col: str,
-               parser: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr | None]],
+               parser: Parser,
                fast: Fast | None = None, extra: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Add __v_col and __p_col. Cells `fast` matches (and empty cells) are read over the whole
-    column at once; the other cells get the full `parser`, once per distinct raw value. A machine
-    export is usually all fast: then nothing is de-duplicated, joined or parsed the slow way."""
-    v_name, p_name = f"__v_{col}", f"__p_{col}"
-    if fast is None:
-        slow = _parse_distinct(df, col, extra, parser)
-        return df.join(slow, on=[col, *extra], how="left", nulls_equal=True, maintain_order="left")
+    """`df` with __v_col and __p_col (one column read on its own; see `_reading`)."""
+    n_easy = None if fast is None else _easy_counts(df, {col: (fast, extra)})[col]
+    return _reading(df, col, parser, fast, extra, n_easy)(df.lazy()).collect()
+
+
+def _easy(col: str, fast: Fast, extra: tuple[str, ...]) -> pl.Expr:
     raw = pl.col(col)
     easy = raw.str.contains(fast.pattern) | raw.is_null()
     for e in extra:
         easy = easy & ~pl.col(e).fill_null(False)
-    flags = df.select(easy.fill_null(False)).to_series()
-    n_easy = flags.sum()
-    if n_easy == 0:
-        slow = _parse_distinct(df, col, extra, parser)
-        return df.join(slow, on=[col, *extra], how="left", nulls_equal=True, maintain_order="left")
+    return easy.fill_null(False)
+
+
+def _easy_counts(df: pl.DataFrame, fasts: dict[str, tuple[Fast, tuple[str, ...]]]
+                 ) -> dict[str, int]:
+    """How many cells of each column the fast path reads, all columns in one parallel query."""
+    if not fasts:
+        return {}
+    row = df.lazy().select([_easy(c, f, e).sum().alias(c) for c, (f, e) in fasts.items()]
+                           ).collect().row(0, named=True)
+    return {c: int(row[c] or 0) for c in fasts}
+
+
+def _reading(df: pl.DataFrame, col: str,
+             parser: Parser,
+             fast: Fast | None, extra: tuple[str, ...], n_easy: int | None) -> Step:
+    """The step adding __v_col and __p_col to a lazy frame of `df`'s rows. Cells `fast` matches
+    (and empty cells; `n_easy` of them) are read over the whole column at once; the other cells
+    get the full `parser`, once per distinct raw value. A machine export is usually all fast:
+    then nothing is de-duplicated, joined or parsed the slow way."""
+    v_name, p_name = f"__v_{col}", f"__p_{col}"
+    keys = [col, *extra]
+
+    def join_slow(lf: pl.LazyFrame, rows: pl.LazyFrame) -> pl.LazyFrame:
+        slow = _parse_distinct(rows, col, extra, parser)
+        return lf.join(slow.lazy(), on=keys, how="left", nulls_equal=True, maintain_order="left")
+
+    if fast is None or not n_easy:
+        return lambda lf: join_slow(lf, df.lazy())
+    raw = pl.col(col)
     if n_easy == df.height:
-        df = df.with_columns(fast.value(raw).alias(v_name), pl.lit(None, pl.String).alias(p_name))
-        use = pl.lit(True)
+        use: pl.Expr = pl.lit(True)
+
+        def values(lf: pl.LazyFrame) -> pl.LazyFrame:
+            return lf.with_columns(fast.value(raw).alias(v_name),
+                                   pl.lit(None, pl.String).alias(p_name))
     else:
-        slow = _parse_distinct(df.filter(~flags), col, extra, parser)
-        df = df.join(slow, on=[col, *extra], how="left", nulls_equal=True, maintain_order="left")
-        df = df.with_columns(pl.when(flags).then(fast.value(raw)).otherwise(pl.col(v_name))
-                             .alias(v_name))
-        use = pl.lit(flags)
-    if fast.problem is None:
-        return df
-    df = df.with_columns(pl.when(use).then(fast.problem(raw, pl.col(v_name)))
-                         .otherwise(pl.col(p_name)).alias(p_name))
-    return df.with_columns(pl.when(pl.col(p_name).is_null()).then(pl.col(v_name))
-                           .alias(v_name))
+        easy = _easy(col, fast, extra)
+        slow_rows = df.lazy().filter(~easy)
+        use = pl.col(f"__easy_{col}")
+
+        def values(lf: pl.LazyFrame) -> pl.LazyFrame:
+            lf = join_slow(lf, slow_rows).with_columns(easy.alias(f"__easy_{col}"))
+            return lf.with_columns(pl.when(use).then(fast.value(raw)).otherwise(pl.col(v_name))
+                                   .alias(v_name))
+
+    def step(lf: pl.LazyFrame) -> pl.LazyFrame:
+        lf = values(lf)
+        if fast.problem is not None:
+            lf = lf.with_columns(pl.when(use).then(fast.problem(raw, pl.col(v_name)))
+                                 .otherwise(pl.col(p_name)).alias(p_name))
+            lf = lf.with_columns(pl.when(pl.col(p_name).is_null()).then(pl.col(v_name))
+                                 .alias(v_name))
+        return lf.drop(f"__easy_{col}", strict=False)
+    return step
 
 
-def _parse_distinct(df: pl.DataFrame, col: str, extra: tuple[str, ...],
-                    parser: Callable[[pl.Expr], tuple[pl.Expr, pl.Expr | None]]) -> pl.DataFrame:
-    """The distinct (col, *extra) of `df` with their parsed __v_col and problem __p_col."""
-    v, p = parser(pl.col(col))
-    p = pl.lit(None, dtype=pl.String) if p is None else p
-    distinct = df.select(col, *extra).unique()
-    return distinct.lazy().with_columns(
-        v.alias(f"__v_{col}"), p.cast(pl.String).alias(f"__p_{col}")).collect()
+def _parse_distinct(rows: pl.LazyFrame, col: str, extra: tuple[str, ...],
+                    parser: Parser) -> pl.DataFrame:
+    """The distinct (col, *extra) of `rows` with their parsed __v_col and problem __p_col."""
+    distinct = rows.select(col, *extra).unique().collect().lazy()
+    v_name, p_name = f"__v_{col}", f"__p_{col}"
+    if isinstance(parser, Staged):
+        v, p = pl.col(v_name), pl.col(p_name)
+        return distinct.with_columns(parser.value(pl.col(col)).alias(v_name)).with_columns(
+            parser.problem(pl.col(col), v).cast(pl.String).alias(p_name)).with_columns(
+            pl.when(p.is_null()).then(v).alias(v_name)).collect()
+    value, problem = parser(pl.col(col))
+    problem = pl.lit(None, dtype=pl.String) if problem is None else problem
+    return distinct.with_columns(value.alias(v_name), problem.cast(pl.String).alias(p_name)
+                                 ).collect()
+
+
+def _reader(col: str, kind: str, config: Config, units: dict[str, str], columns: list[str]
+            ) -> tuple[Parser, Fast | None, tuple[str, ...]]:
+    """(full parser, fast path, extra key columns) of a column, by what it holds."""
+    if col in CARD_COLUMNS:
+        num = f"__num_{col}" if f"__num_{col}" in columns else None
+        return (lambda e: (clean_card(e), card_problem(e, pl.col(num) if num else None)),
+                FAST["card"], (num,) if num else ())
+    if col in MONEY_LIMITS:
+        unit = units.get(col, "yuan")
+        plain = Fast(PLAIN_FEN if unit == "fen" else PLAIN_YUAN, lambda e: plain_fen(e, unit))
+        return (lambda e: parse_money(e, unit)), plain, ()
+    if col == "txn_time":
+        return Staged(datetime_value, lambda e, v: datetime_problem(clean(e), v)), \
+            FAST["datetime"], ()
+    if date_column(col):
+        return Staged(date_value, lambda e, v: date_problem(clean(e), v)), FAST["date"], ()
+    if col == "fund" and kind in ("roll", "other_roll"):
+        return (lambda e: _fund(e, config)), _canonical_funds(config), ()
+    if col == "direction":
+        return (lambda e: _words(e, DIRECTIONS, "无法识别的借贷方向")), Fast(r"^[DC]$"), ()
+    if col == "filed":
+        return (lambda e: _words(e, {"Y": YES, "N": NO}, "无法识别的是/否值")), Fast(r"^[YN]$"), ()
+    if col in NAME_COLUMNS:
+        return _text(name), FAST["name"], ()
+    if col == "phone":
+        return _text(_phone), FAST["phone"], ()
+    if col in CODE_COLUMNS:
+        return _text(_code), FAST["code"], ()
+    return _text(clean), FAST["text"], ()
 
 
 def _text(fn: Callable[[pl.Expr], pl.Expr]) -> Callable[[pl.Expr], tuple[pl.Expr, None]]:
@@ -166,46 +256,20 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
     df, damaged = _damaged_cells(df, cols)
     problems += damaged
 
-    for col in cols:
-        if col in ID_COLUMNS:
-            continue  # normalised below, on the rows that load
-        if col in CARD_COLUMNS:
-            num = f"__num_{col}" if f"__num_{col}" in df.columns else None
-            df = _by_unique(df, col, lambda e, n=num: (
-                clean_card(e), card_problem(e, pl.col(n) if n else None)),
-                FAST["card"], (num,) if num else ())
-        elif col in MONEY_LIMITS:
-            unit = units.get(col, "yuan")
-            plain = Fast(PLAIN_FEN if unit == "fen" else PLAIN_YUAN,
-                         lambda e, u=unit: plain_fen(e, u))
-            df = _by_unique(df, col, lambda e, u=unit: parse_money(e, u), plain)
+    readers = {col: _reader(col, kind, config, units, df.columns)
+               for col in cols if col not in ID_COLUMNS}  # IDs are read below
+    counts = _easy_counts(df, {c: (f, e) for c, (_, f, e) in readers.items() if f is not None})
+    lf = df.lazy()
+    for col, (parser, fast, extra) in readers.items():
+        lf = _reading(df, col, parser, fast, extra, counts.get(col))(lf)
+        if col in MONEY_LIMITS:
             rng = range_problem(pl.col(f"__v_{col}"), MONEY_LIMITS[col],
                                 allow_negative=kind == "transactions")
-            df = df.with_columns(pl.coalesce(pl.col(f"__p_{col}"), rng).alias(f"__p_{col}"))
-        elif col == "txn_time":
-            df = _by_unique(df, col, parse_datetime, FAST["datetime"])
-        elif date_column(col):
-            df = _by_unique(df, col, parse_date, FAST["date"])
-        elif col == "fund" and kind in ("roll", "other_roll"):
-            df = _by_unique(df, col, lambda e: _fund(e, config), _canonical_funds(config))
-        elif col == "direction":
-            df = _by_unique(df, col, lambda e: _words(e, DIRECTIONS, "无法识别的借贷方向"),
-                            Fast(r"^[DC]$"))
-        elif col == "filed":
-            df = _by_unique(df, col, lambda e: _words(e, {"Y": YES, "N": NO}, "无法识别的是/否值"),
-                            Fast(r"^[YN]$"))
-        elif col in NAME_COLUMNS:
-            df = _by_unique(df, col, _text(name), FAST["name"])
-        elif col == "phone":
-            df = _by_unique(df, col, _text(_phone), FAST["phone"])
-        elif col in CODE_COLUMNS:
-            df = _by_unique(df, col, _text(_code), FAST["code"])
-        else:
-            df = _by_unique(df, col, _text(clean), FAST["text"])
+            lf = lf.with_columns(pl.coalesce(pl.col(f"__p_{col}"), rng).alias(f"__p_{col}"))
         problems.append(col)
 
     if kind == "transactions" and "amount" in cols:
-        df = _direction(df, "direction" in cols)
+        lf = _direction(lf, "direction" in cols)
         problems.append("__sign")
 
     # IDs are read before the key checks: a blank ID is one whose status is missing (cleaning
@@ -213,7 +277,7 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
     for col in ID_COLUMNS:
         if col in cols:
             num = f"__num_{col}" if f"__num_{col}" in df.columns else None
-            df = normalise_ids(df, col, f"__s_{col}", num)
+            lf = join_ids(lf, id_reading(df, col, num), col, f"__s_{col}", num)
 
     keys = KEYS.get(kind) or [((c,), f"缺少{headers.get(c, c)}") for c in required]
     labels: dict[str, str] = {}
@@ -223,7 +287,7 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
             continue
         labels[f"key_{group[0]}"] = "/".join(headers.get(c, c) for c in present)
         missing = pl.all_horizontal([_blank(c) for c in present])
-        df = df.with_columns(pl.when(missing).then(pl.lit(reason)).alias(f"__p_key_{group[0]}"))
+        lf = lf.with_columns(pl.when(missing).then(pl.lit(reason)).alias(f"__p_key_{group[0]}"))
         problems.append(f"key_{group[0]}")
 
     def header(col: str) -> str:
@@ -231,34 +295,34 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
 
     pcols = [f"__p_{c}" for c in problems]
     rejected = pl.any_horizontal([pl.col(p).is_not_null() for p in pcols]) if pcols else pl.lit(False)
-    df = df.with_columns(rejected.alias("__rejected"))
-    rej = df.filter(pl.col("__rejected")).select(
+    df = lf.with_columns(rejected.alias("__rejected")).collect()
+    rej = df.lazy().filter(pl.col("__rejected")).select(
         pl.col("__line").alias("line"),
         pl.concat_str([pl.when(pl.col(f"__p_{c}").is_not_null()).then(pl.lit(_label(c, header)))
                        for c in problems], separator="；", ignore_nulls=True).alias("column"),
         pl.concat_str([pl.when(pl.col(f"__p_{c}").is_not_null()).then(_raw(c, cols))
                        for c in problems], separator="；", ignore_nulls=True).alias("value"),
         pl.concat_str([pl.col(p) for p in pcols], separator="；", ignore_nulls=True).alias("reason"),
-    ) if pcols else pl.DataFrame(schema={"line": pl.Int64, "column": pl.String,
-                                         "value": pl.String, "reason": pl.String})
-    ok = df.filter(~pl.col("__rejected"))
-    ok = ok.with_columns([_value(c, kind) for c in cols])
-    if kind == "transactions" and "direction" not in cols and "__v_direction" in ok.columns:
+    ).collect() if pcols else pl.DataFrame(schema={"line": pl.Int64, "column": pl.String,
+                                                   "value": pl.String, "reason": pl.String})
+    ok = df.lazy().filter(~pl.col("__rejected")).with_columns([_value(c, kind) for c in cols])
+    if kind == "transactions" and "direction" not in cols and "__v_direction" in df.columns:
         ok = ok.with_columns(pl.col("__v_direction").alias("direction"))
     ok = ok.with_columns([pl.col(f"__s_{col}").alias(status) for col, status in ID_COLUMNS.items()
                           if col in cols and status and _has_status(kind, status)])
-    keep = [c for c in ok.columns if not c.startswith("__")] + ["__line"]
-    return ok.select(keep), rej
+    names = ok.collect_schema().names()
+    keep = [c for c in names if not c.startswith("__")] + ["__line"]
+    return ok.select(keep).collect(), rej
 
 
 def _damaged_cells(df: pl.DataFrame, cols: list[str]) -> tuple[pl.DataFrame, list[str]]:
     """Cells no real table holds: longer than MAX_CELL_CHARS, or with NUL characters (a damaged
     file). The row is rejected (problem column __p_bad_<col>); the cell is emptied so no parser
     works on it, and the rejects show its first characters only."""
-    stats = df.select(
+    stats = df.lazy().select(
         *[pl.col(c).str.len_bytes().max().alias(f"len_{c}") for c in cols],
         *[pl.col(c).str.contains("\x00", literal=True).any().alias(f"nul_{c}") for c in cols],
-    ).row(0, named=True) if df.height else {}
+    ).collect().row(0, named=True) if df.height else {}
     suspect = [c for c in cols
                if (stats.get(f"len_{c}") or 0) > MAX_CELL_CHARS or stats.get(f"nul_{c}")]
     for c in suspect:
@@ -340,7 +404,7 @@ def _words(expr: pl.Expr, table: dict[str, list[str]], reason: str) -> tuple[pl.
     return value, problem
 
 
-def _direction(df: pl.DataFrame, has_column: bool) -> pl.DataFrame:
+def _direction(lf: pl.LazyFrame, has_column: bool) -> pl.LazyFrame:
     """Direction from its column, or from the amount's sign; a negative credit is a problem."""
     amount = pl.col("__v_amount")
     if has_column:
@@ -350,4 +414,4 @@ def _direction(df: pl.DataFrame, has_column: bool) -> pl.DataFrame:
     else:
         sign_problem = pl.lit(None, dtype=pl.String)
         direction = pl.when(amount < 0).then(pl.lit("D")).when(amount.is_not_null()).then(pl.lit("C"))
-    return df.with_columns(sign_problem.alias("__p___sign"), direction.alias("__v_direction"))
+    return lf.with_columns(sign_problem.alias("__p___sign"), direction.alias("__v_direction"))

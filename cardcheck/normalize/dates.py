@@ -70,21 +70,26 @@ def _serial(d: pl.Expr) -> pl.Expr:
     return pl.when(d.str.contains(r"^\d{5}(\.\d+)?$")).then(d.cast(pl.Float64, strict=False))
 
 
-def parse_date(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(pl.Date or null, problem text or null)."""
+def date_value(expr: pl.Expr) -> pl.Expr:
+    """The date the cell writes (pl.Date), before the range check; null when unreadable."""
     text = clean(expr)
     d, _ = _split(text)
     serial = _serial(text)
     from_serial = pl.lit(EXCEL_EPOCH) + pl.duration(days=serial.floor().cast(pl.Int64))
-    value = (
+    return (
         pl.when(serial.is_not_null()).then(from_serial.cast(pl.Date))
         .otherwise(_date_text(d).str.to_date("%Y-%m-%d", strict=False))
     )
-    return _checked(text, value, EARLIEST, _latest())
 
 
-def parse_datetime(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(pl.Datetime('us') or null, problem text or null); a date alone means midnight."""
+def parse_date(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(pl.Date or null, problem text or null)."""
+    return _checked(clean(expr), date_value(expr), EARLIEST, _latest())
+
+
+def datetime_value(expr: pl.Expr) -> pl.Expr:
+    """The time the cell writes (pl.Datetime('us'); a date alone is midnight), before the range
+    check; null when unreadable."""
     text = clean(expr)
     d, t = _split(text)
     hms = r"^(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?$"
@@ -105,10 +110,14 @@ def parse_datetime(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     parsed = pl.concat_str([_date_text(d), pl.lit(" "), time_txt]).str.to_datetime(
         "%Y-%m-%d %H:%M:%S", time_unit="us", strict=False
     )
-    value = pl.when(serial.is_not_null()).then(from_serial).otherwise(parsed)
+    return pl.when(serial.is_not_null()).then(from_serial).otherwise(parsed)
+
+
+def parse_datetime(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(pl.Datetime('us') or null, problem text or null); a date alone means midnight."""
     earliest = dt.datetime.combine(EARLIEST, dt.time())
     latest = dt.datetime.combine(_latest(), dt.time())
-    return _checked(text, value, earliest, latest)
+    return _checked(clean(expr), datetime_value(expr), earliest, latest)
 
 
 def _checked(text: pl.Expr, value: pl.Expr, earliest: object, latest: object) -> tuple[pl.Expr, pl.Expr]:

@@ -26,28 +26,31 @@ def _month(col: str) -> pl.Expr:
 
 
 def derive(table: str, df: pl.DataFrame, config: Config) -> pl.DataFrame:
-    """Conform `df` to the canonical schema of `table` and fill its derived columns."""
+    """Conform `df` to the canonical schema of `table` and fill its derived columns (one query)."""
     df = conform(df, table)
+    lf = df.lazy()
     for dst, src in NAME_KEYS.get(table, {}).items():
         # once per distinct name: keys fold full-width forms, which is slow on every row
-        keys = df.select(src).unique().with_columns(name_key(pl.col(src)).alias(dst))
-        df = df.drop(dst).join(keys, on=src, how="left", nulls_equal=True, maintain_order="left")
+        keys = df.lazy().select(src).unique().with_columns(name_key(pl.col(src)).alias(dst))
+        lf = lf.drop(dst).join(keys.collect().lazy(), on=src, how="left", nulls_equal=True,
+                               maintain_order="left")
     exprs = []
     if table == "payments":
         exprs.append(_month("pay_date").alias("pay_month"))
     if table == "transactions":
         exprs.append(_month("txn_time").alias("txn_month"))
     if exprs:
-        df = df.with_columns(exprs)
+        lf = lf.with_columns(exprs)
     if table == "payments":
-        df = with_memo(df, config)
-    return conform(df, table)
+        lf = with_memo(lf, df, config)
+    return conform(lf.collect(), table)
 
 
-def with_memo(df: pl.DataFrame, config: Config) -> pl.DataFrame:
-    """Read each distinct memo text once (a county has a few hundred), then finish per row."""
+def with_memo(lf: pl.LazyFrame, df: pl.DataFrame, config: Config) -> pl.LazyFrame:
+    """Read each distinct memo text of `df` once (a county has a few hundred), then finish per
+    row of `lf` (the same rows)."""
     out_cols = ["memo_fund", "memo_family", "memo_funds", "memo_generic", "memo_period"]
-    read = read_memos(df.select("memo").unique(), config)
-    joined = df.drop(out_cols).join(read, on="memo", how="left", nulls_equal=True,
+    read = read_memos(df.lazy().select("memo").unique().collect(), config)
+    joined = lf.drop(out_cols).join(read.lazy(), on="memo", how="left", nulls_equal=True,
                                     maintain_order="left")
-    return conform(finish_memos(joined), "payments")
+    return finish_memos(joined)

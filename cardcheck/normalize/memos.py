@@ -70,7 +70,7 @@ def read_memos(memos: pl.DataFrame, config: Config) -> pl.DataFrame:
     )
 
 
-def finish_memos(df: pl.DataFrame) -> pl.DataFrame:
+def finish_memos(df: pl.LazyFrame) -> pl.LazyFrame:
     """Per payment, from read_memos' columns: memo_generic (a memo that is only the account
     holder's name is generic too) and memo_period (a bare month takes the pay date's year; one
     later than the pay month by more than one is last year's: 12月 paid in January)."""

@@ -34,10 +34,10 @@ def _empty(name: str) -> pl.DataFrame:
 
 
 def _card_branch(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    acc = frames.get("accounts", _empty("accounts"))
+    acc = frames.get("accounts", _empty("accounts")).lazy()
     return acc.filter(pl.col("card_no").is_not_null()).group_by("card_no").agg(
         pl.col("branch").drop_nulls().first(), pl.col("holder_name").drop_nulls().first(),
-        pl.col("holder_id").drop_nulls().first())
+        pl.col("holder_id").drop_nulls().first()).collect()
 
 
 def _template(template: str, fallback: str) -> pl.Expr:
@@ -186,9 +186,10 @@ def card_payments(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
     pays = frames.get("payments", _empty("payments"))
     bad = (pl.col("memo_generic").fill_null(True) | (pl.col("memo_funds").fill_null(0) == 0)
            | pl.col("memo_period").is_null())
-    return pays.group_by("card_no").agg(
+    return pays.lazy().group_by("card_no").agg(
         pl.len().alias("payments"), pl.col("amount").fill_null(0).sum().alias("paid"),
-        pl.col("pay_month").drop_nulls().n_unique().alias("months"), bad.sum().alias("bad_memos"))
+        pl.col("pay_month").drop_nulls().n_unique().alias("months"), bad.sum().alias("bad_memos")
+    ).collect()
 
 
 def table1(frames: dict[str, pl.DataFrame], enriched: pl.DataFrame,
