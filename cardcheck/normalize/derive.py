@@ -21,6 +21,10 @@ NAME_KEYS = {
 }
 
 
+# Han characters (but 丶, one of the dots name_key unifies): name_key leaves such names as they are
+PLAIN_NAME = "^[\u4e00-\u4e35\u4e37-\u9fff]+$"
+
+
 def _month(col: str) -> pl.Expr:
     return (pl.col(col).dt.year() * 100 + pl.col(col).dt.month()).cast(pl.Int32)
 
@@ -30,10 +34,16 @@ def derive(table: str, df: pl.DataFrame, config: Config) -> pl.DataFrame:
     df = conform(df, table)
     lf = df.lazy()
     for dst, src in NAME_KEYS.get(table, {}).items():
-        # once per distinct name: keys fold full-width forms, which is slow on every row
-        keys = df.lazy().select(src).unique().with_columns(name_key(pl.col(src)).alias(dst))
-        lf = lf.drop(dst).join(keys.collect().lazy(), on=src, how="left", nulls_equal=True,
-                               maintain_order="left")
+        # a name of Han characters only is its own key; the others once per distinct name (keys
+        # fold full-width forms, which is slow on every row)
+        plain = pl.col(src).str.contains(PLAIN_NAME).fill_null(False)
+        keys = df.lazy().filter(~plain).select(src).unique().with_columns(
+            name_key(pl.col(src)).alias(dst)).collect()
+        if keys.height:
+            lf = lf.drop(dst).join(keys.lazy(), on=src, how="left", nulls_equal=True,
+                                   maintain_order="left")
+        lf = lf.with_columns(pl.when(plain).then(pl.col(src)).otherwise(
+            pl.col(dst) if keys.height else None).alias(dst))
     exprs = []
     if table == "payments":
         exprs.append(_month("pay_date").alias("pay_month"))
