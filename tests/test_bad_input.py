@@ -18,6 +18,10 @@ import xlsxwriter
 from typer.testing import CliRunner
 
 from cardcheck.cli import app
+from cardcheck.config import load_config
+from cardcheck.errors import InputError
+from cardcheck.ingest import load_file, sanity
+from cardcheck.ingest.sanity import same_files
 
 BAD = Path(__file__).parent.parent / "fixtures" / "io" / "bad"
 ROLL = ("户编号,姓名,身份证号,与户主关系,救助类别,月保障金额,保障起始日期,保障终止日期,银行卡号\n"
@@ -376,3 +380,26 @@ def test_missing_or_unreadable_path(tmp_path: Path, name: str) -> None:
     message = error_of(tmp_path, accounts=target)
     expected = "文件不存在" if name == "missing.csv" else "无法读取（Is a directory）"
     assert message == f"cardcheck: error: {target}：{expected}"
+
+
+def test_only_equal_content_is_the_same_file(tmp_path: Path) -> None:
+    """Files of one size are compared by content: equal sizes alone are no error."""
+    a, b, c = (tmp_path / n for n in ("a.csv", "b.csv", "c.csv"))
+    a.write_text("卡号,金额\n1,2\n", encoding="utf-8")
+    b.write_text("卡号,金额\n1,3\n", encoding="utf-8")
+    c.write_text("卡号,金额\n1,2\n", encoding="utf-8")
+    same_files({"payments": [a, b], "transactions": []})
+    with pytest.raises(InputError, match="a.csv（payments）和 c.csv（transactions）"):
+        same_files({"payments": [a, b], "transactions": [c]})
+
+
+def test_reader_notes_the_digest_of_the_bytes_on_disk(tmp_path: Path) -> None:
+    """The manifest's SHA-256 of an input comes from the bytes the reader read (GBK here, not
+    the text decoded from them)."""
+    path = tmp_path / "roll.csv"
+    path.write_bytes(ROLL.encode("gbk"))
+    load_file(path, "roll", load_config())
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    assert sanity._DIGESTS[key] == hashlib.sha256(ROLL.encode("gbk")).hexdigest()
+    assert sanity.sha256(path) == sanity._DIGESTS[key]

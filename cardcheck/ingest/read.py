@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import zipfile
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from cardcheck.errors import InputError
+from cardcheck.ingest.sanity import note_sha256
 
 HEAD_ROWS = 20
 HEAD_LINE_CHARS = 65536
@@ -372,13 +374,16 @@ def _check_zip(data: bytes, path: Path) -> None:
 def open_grid(path: Path, score: Scorer) -> Grid:
     """Read `path` as a grid; `score(row)` rates a row as a header (delimiter/sheet/table choice)."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            stat = os.fstat(fh.fileno())
+            data = fh.read()
     except FileNotFoundError:
         raise InputError(f"{path}：文件不存在") from None
     except OSError as exc:
         raise InputError(f"{path}：无法读取（{exc.strerror}）") from None
     if not data or data.isspace():  # (strip() would copy a large file)
         raise InputError(f"{path.name}：文件是空的")
+    note_sha256(path, stat, data)  # for the manifest, while the bytes are here
     kind = sniff(data)
     if kind == "xls" and ENCRYPTED in data[:1 << 20]:
         raise InputError(PASSWORD.format(name=path.name))

@@ -15,9 +15,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,38 +31,50 @@ if TYPE_CHECKING:
 NEEDED = {"roll": "救助对象名册", "accounts": "账户信息", "payments": "代发明细"}
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}  # (resolved path, size, mtime) -> SHA-256
+
+
+def _key(path: Path, stat: os.stat_result) -> tuple[str, int, int]:
+    return str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns
+
+
 def sha256(path: Path) -> str:
-    """SHA-256 of a file, read once per run (the manifest asks again for the same files)."""
+    """SHA-256 of a file, worked out once per run: the readers note it from the bytes they
+    read (`note_sha256`), the manifest asks for it again."""
     path = Path(path)
-    stat = path.stat()
-    return _sha256_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    key = _key(path, path.stat())
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
 
 
-@functools.lru_cache(maxsize=256)
-def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def note_sha256(path: Path, stat: os.stat_result, data: bytes) -> None:
+    """Remember the SHA-256 of a file's bytes just read (`stat` taken on the open file), so
+    nothing reads or hashes the file again; a reader thread hashes without holding the GIL."""
+    _DIGESTS[_key(path, stat)] = hashlib.sha256(data).hexdigest()
 
 
 def same_files(paths: dict[str, list[Path]]) -> None:
-    """InputError naming both places when two inputs have the same content (SHA-256)."""
+    """InputError naming both places when two inputs have the same content (SHA-256). Only
+    files of equal size can be equal, so only those are hashed here."""
+    files = [(kind, Path(p)) for kind, ps in paths.items() for p in ps if Path(p).is_file()]
+    sizes = Counter(path.stat().st_size for _, path in files)
     seen: dict[str, tuple[str, Path]] = {}
-    for kind, files in paths.items():
-        for path in files:
-            path = Path(path)
-            if not path.is_file():
-                continue  # the reader says it is missing
-            digest = sha256(path)
-            if digest in seen:
-                first_kind, first = seen[digest]
-                a, b = (first.name, path.name) if first.name != path.name else (first, path)
-                raise InputError(
-                    f"同一个文件给了两次：{a}（{first_kind}）和 {b}（{kind}）内容完全相同"
-                    f"（SHA-256 {digest[:12]}…），请检查每一项给的是不是对的文件")
-            seen[digest] = (kind, path)
+    for kind, path in files:  # a missing file: the reader says so
+        if sizes[path.stat().st_size] < 2:
+            continue
+        digest = sha256(path)
+        if digest in seen:
+            first_kind, first = seen[digest]
+            a, b = (first.name, path.name) if first.name != path.name else (first, path)
+            raise InputError(
+                f"同一个文件给了两次：{a}（{first_kind}）和 {b}（{kind}）内容完全相同"
+                f"（SHA-256 {digest[:12]}…），请检查每一项给的是不是对的文件")
+        seen[digest] = (kind, path)
 
 
 def empty_tables(counts: list[FileCounts]) -> None:
