@@ -26,7 +26,7 @@ from cardcheck.rules.payment.attribution import (
     roll_rows,
 )
 from cardcheck.rules.payment.periods import add_months, with_days_late
-from cardcheck.rules.payment.receipts import shared_receipts
+from cardcheck.rules.payment.receipts import people, shared_receipts
 
 CONFIG = load_config()
 ENGINES = ["polars", "duckdb"]
@@ -239,6 +239,21 @@ def test_receipts_give_each_member_their_share(engine: str) -> None:
         (D, "H4", "城市低保", 202303, 40000),
         (D, "H4", "城市低保", 202305, 40000), (E, "H4", "城市低保", 202305, 10000),
     ], key=lambda r: tuple(str(v) for v in r))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_people_for_some_ids_are_those_rows_of_everyone(engine: str) -> None:
+    """people(att, ids) groups only the roll rows of `ids`: the same names and places as the
+    whole roll's people for them (C is on the roll under two funds), nobody else."""
+    stranger = "110101199901010011"  # on no roll
+    payments = [pay("C2", "特困供养", id_number=C), pay("C3", None, id_number=D),
+                pay("C2", "特困供养", id_number=C), pay("C9", None, id_number=stranger)]
+    tables = {"roll": ROLL, "payments": payments}
+    everyone = run(engine, tables, lambda ctx: people(prepare(ctx)))
+    some = run(engine, tables, lambda ctx: people(prepare(ctx), ctx.table("payments")))
+    cols = everyone.columns
+    assert some.height == 2 and everyone.height == 5
+    assert rows(some, cols) == rows(everyone.filter(pl.col("id_number").is_in([C, D])), cols)
 
 
 def test_a_shared_frame_is_built_once_per_run() -> None:

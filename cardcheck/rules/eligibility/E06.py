@@ -69,12 +69,13 @@ def check(ctx: Context) -> nw.LazyFrame:
             .otherwise(nw.col("paid_b")),
         )
     )
-    agg = both.group_by("id_number", "fund").agg(
+    found = ctx.keep(both.group_by("id_number", "fund").agg(
         *(nw.col(c).min() for c in ["household_id", "fund_a", "fund_b", "card_no", "card_b"]),
         nw.col("smaller").sum().cast(nw.Int64).alias("amount"),
         nw.col("paid").sum().cast(nw.Int64).alias("paid_a"),
         nw.col("paid_b").sum().cast(nw.Int64), *month_span(),
-    ).join(people(prepare(ctx)), on="id_number", how="left")
+    ))
+    agg = found.join(people(prepare(ctx), found), on="id_number", how="left")
     same_card = nw.col("card_no") == nw.col("card_b")
     return agg.with_columns(
         evidence=nw.concat_str([

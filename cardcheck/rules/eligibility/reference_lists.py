@@ -104,10 +104,11 @@ def check_list(spec: RefListSpec, ctx: Context) -> nw.LazyFrame:
             *(nw.col(c).min() for c in keep), nw.col("to_date").max(), nw.col("paid").max(),
         )
     )
-    agg = inside.group_by("id_number", "fund").agg(
+    found = ctx.keep(inside.group_by("id_number", "fund").agg(
         *(nw.col(c).min() for c in keep), nw.col("to_date").max(),
         nw.col("paid").sum().cast(nw.Int64).alias("amount"), *month_span(),
-    ).join(people(prepare(ctx)), on="id_number", how="left")
+    ))
+    agg = found.join(people(prepare(ctx), found), on="id_number", how="left")
     when_text = [nw.lit(_label(ctx.config, spec.kind, spec.window_from) + " "),
                  text(nw.col("from_date"))] if spec.window_from else [nw.lit("名单在册")]
     if spec.window_to:

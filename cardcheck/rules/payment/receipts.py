@@ -71,9 +71,15 @@ def shared_receipts(ctx: Context, ids: nw.LazyFrame | None = None) -> nw.LazyFra
     return receipts(prepare(ctx), ids)
 
 
-def people(att: Attribution) -> nw.LazyFrame:
-    """Name and place of every usable ID on the roll (PEOPLE columns), one row per person."""
-    return att.rows.filter(~nw.col("member_id").is_null()).group_by("member_id").agg(
+def people(att: Attribution, ids: nw.LazyFrame | None = None) -> nw.LazyFrame:
+    """Name and place of every usable ID on the roll (PEOPLE columns), one row per person; only
+    for the IDs in `ids` (column id_number) when given: the rules that name a few people then
+    group their roll rows only, not the whole roll's."""
+    rows = att.rows.filter(~nw.col("member_id").is_null())
+    if ids is not None:
+        wanted = ids.select(nw.col("id_number").alias("member_id")).unique()
+        rows = rows.join(wanted, on="member_id", how="semi")
+    return rows.group_by("member_id").agg(
         *(nw.col(c).min() for c in PEOPLE[1:])
     ).rename({"member_id": "id_number"})
 
