@@ -88,37 +88,36 @@ def _missing_findings(ctx: Context) -> nw.LazyFrame:
 
 def _name_findings(ctx: Context) -> list[nw.LazyFrame]:
     roll = ctx.table("roll").filter(nw.col("id_status").is_in(USABLE) & ~nw.col("name_key").is_null())
-    # (kept: each is used by every side below, and would be computed again for every use)
+    # (kept: each is used more than once below, and would be computed again for every use)
     pairs = ctx.keep(roll.select("id_number", "name_key").unique())
-    person = ctx.keep(roll.group_by("id_number").agg(
-        *[nw.col(c).min() for c in PERSON],
-        nw.col("name").max().alias("other_name"), nw.col("name_key").n_unique().alias("n_names"),
-    ))
-    out = [person.filter(nw.col("n_names") > 1).with_columns(
-        problem=nw.lit("name_conflict_roll"), severity=nw.lit("medium"),
-        evidence=nw.concat_str([
-            nw.lit("名册中同一身份证号 "), mask_id(nw.col("id_number")), nw.lit(" 对应不同姓名: "),
-            text(nw.col("name")), nw.lit(" / "), text(nw.col("other_name"))]),
-    )]
-    sides = []
+    ids = pairs.select("id_number").unique()
+    # the roll's IDs under more than one name, then each side's IDs under a name the roll does
+    # not give them; the roll rows are grouped into persons only for the IDs found
+    found = [(ctx.keep(pairs.group_by("id_number").agg(nw.len().alias("n_names"))
+                       .filter(nw.col("n_names") > 1).select("id_number")),
+              "name_conflict_roll", "")]
     if ctx.has("accounts"):
         acc = ctx.table("accounts").filter(nw.col("holder_id_status").is_in(USABLE)).select(
             nw.col("holder_id").alias("id_number"), nw.col("holder_name_key").alias("name_key"),
             nw.col("holder_name").alias("other_name"), "card_no")
-        sides.append((acc, "name_mismatch_bank", "银行账户的户名为"))
+        found.append((_odd(acc, ids, pairs, ctx), "name_mismatch_bank", "银行账户的户名为"))
     if ctx.has("payments"):
         pay = ctx.table("payments").filter(~nw.col("id_number").is_null()).select(
             "id_number", nw.col("account_name_key").alias("name_key"),
             nw.col("account_name").alias("other_name"), "card_no")
-        sides.append((pay, "name_mismatch_payments", "代发明细的户名为"))
-    for side, problem, label in sides:
-        odd = (
-            side.filter(~nw.col("name_key").is_null())
-            .join(person.select("id_number"), on="id_number", how="semi")
-            .join(pairs, on=["id_number", "name_key"], how="anti")
-            .group_by("id_number").agg(nw.col("other_name").min(),
-                                       nw.col("card_no").min().alias("odd_card"))
-        )
+        found.append((_odd(pay, ids, pairs, ctx), "name_mismatch_payments", "代发明细的户名为"))
+    wanted = nw.concat([f.select("id_number") for f, _, _ in found]).unique()
+    person = ctx.keep(roll.join(wanted, on="id_number", how="semi").group_by("id_number").agg(
+        *[nw.col(c).min() for c in PERSON], nw.col("name").max().alias("other_name"),
+    ))
+    conflicts, problem, _ = found[0]
+    out = [conflicts.join(person, on="id_number", how="inner").with_columns(
+        problem=nw.lit(problem), severity=nw.lit("medium"),
+        evidence=nw.concat_str([
+            nw.lit("名册中同一身份证号 "), mask_id(nw.col("id_number")), nw.lit(" 对应不同姓名: "),
+            text(nw.col("name")), nw.lit(" / "), text(nw.col("other_name"))]),
+    )]
+    for odd, problem, label in found[1:]:
         out.append(odd.join(person.drop("other_name"), on="id_number", how="inner").with_columns(
             problem=nw.lit(problem), severity=nw.lit("medium"),
             card_no=nw.coalesce(nw.col("odd_card"), nw.col("card_no")),
@@ -129,6 +128,19 @@ def _name_findings(ctx: Context) -> list[nw.LazyFrame]:
                 nw.lit("）")]),
         ))
     return out
+
+
+def _odd(side: nw.LazyFrame, ids: nw.LazyFrame, pairs: nw.LazyFrame, ctx: Context
+         ) -> nw.LazyFrame:
+    """(id_number, other_name, odd_card): the roll's IDs that `side` writes under a name the
+    roll does not give them (kept: it names the persons to read and is joined to them)."""
+    return ctx.keep(
+        side.filter(~nw.col("name_key").is_null())
+        .join(ids, on="id_number", how="semi")
+        .join(pairs, on=["id_number", "name_key"], how="anti")
+        .group_by("id_number").agg(nw.col("other_name").min(),
+                                   nw.col("card_no").min().alias("odd_card"))
+    )
 
 
 def check(ctx: Context) -> nw.LazyFrame:
