@@ -90,7 +90,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     pays = pays.join(flagged.select("card_no").unique(), on="card_no", how="semi").with_columns(
         period=nw.col("memo_period").fill_null(nw.col("pay_month")).cast(nw.Int32))
     named_cols = [*KEYS, "amount", "period", "id_number"]
-    paid = nw.concat([
+    paid = ctx.keep(nw.concat([
         attribute(pays, roll, cfg).join(registered, on=KEYS[1:], how="inner").select(named_cols),
         memo_paid(pays.filter(nw.col("memo_funds") > 0)),
     ]).group_by("household_id", "card_no").agg(
@@ -98,12 +98,17 @@ def check(ctx: Context) -> nw.LazyFrame:
         nw.col("period").min().cast(nw.Int32).alias("first_month"),
         nw.col("period").max().cast(nw.Int32).alias("last_month"),
         nw.col("period").n_unique().cast(nw.Int32).alias("months"),
-        nw.col("id_number").min().alias("paid_id"))
-    names = (roll.filter(usable("id_status")).group_by("id_number")
-             .agg(nw.col("name").min().alias("paid_name")))
+        nw.col("id_number").min().alias("paid_id")))
+    # names and registered persons only for the flagged cards and the IDs paid onto them
+    payers = paid.filter(~nw.col("paid_id").is_null()).select(
+        nw.col("paid_id").alias("id_number")).unique()
+    names = (roll.filter(usable("id_status")).join(payers, on="id_number", how="semi")
+             .group_by("id_number").agg(nw.col("name").min().alias("paid_name")))
+    on_flagged = roll.join(flagged.select("household_id", "card_no"),
+                           on=["household_id", "card_no"], how="semi")
     return no_money(
         flagged.join(shared_households(ctx), on="household_id", how="left")
-        .join(_registered_person(roll), on=["household_id", "card_no"], how="left")
+        .join(_registered_person(on_flagged), on=["household_id", "card_no"], how="left")
         .join(paid, on=["household_id", "card_no"], how="left")
         .join(names, left_on="paid_id", right_on="id_number", how="left")
     ).with_columns(
