@@ -20,7 +20,7 @@ import narwhals.stable.v2 as nw
 from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text
 from cardcheck.rules.payment.attribution import month_span, prepare
 from cardcheck.rules.payment.evidence import count, money, span
-from cardcheck.rules.payment.receipts import people, shared_receipts
+from cardcheck.rules.payment.receipts import shared_receipts, with_people
 
 
 def _holding_a_pair(ctx: Context, firsts: list[str], seconds: list[str],
@@ -69,13 +69,12 @@ def check(ctx: Context) -> nw.LazyFrame:
             .otherwise(nw.col("paid_b")),
         )
     )
-    found = ctx.keep(both.group_by("id_number", "fund").agg(
+    agg = with_people(ctx, both.group_by("id_number", "fund").agg(
         *(nw.col(c).min() for c in ["household_id", "fund_a", "fund_b", "card_no", "card_b"]),
         nw.col("smaller").sum().cast(nw.Int64).alias("amount"),
         nw.col("paid").sum().cast(nw.Int64).alias("paid_a"),
         nw.col("paid_b").sum().cast(nw.Int64), *month_span(),
     ))
-    agg = found.join(people(prepare(ctx), found), on="id_number", how="left")
     same_card = nw.col("card_no") == nw.col("card_b")
     return agg.with_columns(
         evidence=nw.concat_str([

@@ -20,10 +20,10 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config, RefListSpec
 from cardcheck.rules.base import Context, Rule, mask_id, text
-from cardcheck.rules.payment.attribution import month_span, prepare
+from cardcheck.rules.payment.attribution import month_span
 from cardcheck.rules.payment.evidence import count, money, span
 from cardcheck.rules.payment.periods import NO_END, NO_START, add_months, fmt_date, month_of, usable
-from cardcheck.rules.payment.receipts import people, shared_receipts
+from cardcheck.rules.payment.receipts import shared_receipts, with_people
 
 # Why each known list matters and its usual false positive (a new list gets the generic text).
 ABOUT = {
@@ -104,11 +104,10 @@ def check_list(spec: RefListSpec, ctx: Context) -> nw.LazyFrame:
             *(nw.col(c).min() for c in keep), nw.col("to_date").max(), nw.col("paid").max(),
         )
     )
-    found = ctx.keep(inside.group_by("id_number", "fund").agg(
+    agg = with_people(ctx, inside.group_by("id_number", "fund").agg(
         *(nw.col(c).min() for c in keep), nw.col("to_date").max(),
         nw.col("paid").sum().cast(nw.Int64).alias("amount"), *month_span(),
     ))
-    agg = found.join(people(prepare(ctx), found), on="id_number", how="left")
     when_text = [nw.lit(_label(ctx.config, spec.kind, spec.window_from) + " "),
                  text(nw.col("from_date"))] if spec.window_from else [nw.lit("名单在册")]
     if spec.window_to:

@@ -10,7 +10,8 @@ The whole frame is long (people × months: 8.7M rows at 300k households), and ev
 uses it asks about a few people only (those on a reference list, holding two exclusive funds, on
 another county's roll, related to an official). So it is built per rule for the IDs the rule
 names, from two frames shared by the run: the money per entry and month, and the roll's members.
-It carries keys and money only; `people` gives the name and place of the few rows a rule reports.
+It carries keys and money only; `with_people` adds the name and place of the few rows a rule
+reports, read from those people's roll rows only.
 """
 
 from __future__ import annotations
@@ -82,6 +83,14 @@ def people(att: Attribution, ids: nw.LazyFrame | None = None) -> nw.LazyFrame:
     return rows.group_by("member_id").agg(
         *(nw.col(c).min() for c in PEOPLE[1:])
     ).rename({"member_id": "id_number"})
+
+
+def with_people(ctx: Context, found: nw.LazyFrame) -> nw.LazyFrame:
+    """`found` (the rows a rule reports, with their id_number) with the name and place of each
+    person (PEOPLE), read from the roll rows of those IDs only. `found` is kept: it is used
+    twice, for the IDs to read and for the rows they join."""
+    found = ctx.keep(found)
+    return found.join(people(prepare(ctx), found), on="id_number", how="left")
 
 
 def receipts_or_empty(ctx: Context, ids: nw.LazyFrame | None = None) -> nw.LazyFrame:
