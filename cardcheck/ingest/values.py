@@ -107,8 +107,8 @@ def _by_unique(df: pl.DataFrame, col: str,
                parser: Parser,
                fast: Fast | None = None, extra: tuple[str, ...] = ()) -> pl.DataFrame:
     """`df` with __v_col and __p_col (one column read on its own; see `_reading`)."""
-    n_easy = None if fast is None else _easy_counts(df, {col: (fast, extra)})[col]
-    return _reading(df, col, parser, fast, extra, n_easy)(df.lazy()).collect()
+    df, counts = _with_easy(df, {col: (fast, extra)} if fast else {})
+    return _reading(df, col, parser, fast, extra, counts.get(col))(df.lazy()).collect()
 
 
 def _easy(col: str, fast: Fast, extra: tuple[str, ...]) -> pl.Expr:
@@ -119,23 +119,26 @@ def _easy(col: str, fast: Fast, extra: tuple[str, ...]) -> pl.Expr:
     return easy.fill_null(False)
 
 
-def _easy_counts(df: pl.DataFrame, fasts: dict[str, tuple[Fast, tuple[str, ...]]]
-                 ) -> dict[str, int]:
-    """How many cells of each column the fast path reads, all columns in one parallel query."""
+def _with_easy(df: pl.DataFrame, fasts: dict[str, tuple[Fast, tuple[str, ...]]]
+               ) -> tuple[pl.DataFrame, dict[str, int]]:
+    """`df` with __easy_<col> (the fast path reads the cell) for each column of `fasts`, worked
+    out for all columns in one parallel query, and how many cells of each column that is."""
     if not fasts:
-        return {}
-    row = df.lazy().select([_easy(c, f, e).sum().alias(c) for c, (f, e) in fasts.items()]
-                           ).collect().row(0, named=True)
-    return {c: int(row[c] or 0) for c in fasts}
+        return df, {}
+    df = df.lazy().with_columns(
+        [_easy(c, f, e).alias(f"__easy_{c}") for c, (f, e) in fasts.items()]).collect()
+    row = df.select([pl.col(f"__easy_{c}").sum().alias(c) for c in fasts]).row(0, named=True)
+    return df, {c: int(row[c] or 0) for c in fasts}
 
 
 def _reading(df: pl.DataFrame, col: str,
              parser: Parser,
              fast: Fast | None, extra: tuple[str, ...], n_easy: int | None) -> Step:
     """The step adding __v_col and __p_col to a lazy frame of `df`'s rows. Cells `fast` matches
-    (and empty cells; `n_easy` of them) are read over the whole column at once; the other cells
-    get the full `parser`, once per distinct raw value. A machine export is usually all fast:
-    then nothing is de-duplicated, joined or parsed the slow way."""
+    (and empty cells: __easy_col, `n_easy` of them, see `_with_easy`) are read over the whole
+    column at once; the other cells get the full `parser`, once per distinct raw value. A
+    machine export is usually all fast: then nothing is de-duplicated, joined or parsed the
+    slow way."""
     v_name, p_name = f"__v_{col}", f"__p_{col}"
     keys = [col, *extra]
 
@@ -144,7 +147,7 @@ def _reading(df: pl.DataFrame, col: str,
         return lf.join(slow.lazy(), on=keys, how="left", nulls_equal=True, maintain_order="left")
 
     if fast is None or not n_easy:
-        return lambda lf: join_slow(lf, df.lazy())
+        return lambda lf: join_slow(lf, df.lazy()).drop(f"__easy_{col}", strict=False)
     raw = pl.col(col)
     if n_easy == df.height:
         use: pl.Expr = pl.lit(True)
@@ -153,12 +156,11 @@ def _reading(df: pl.DataFrame, col: str,
             return lf.with_columns(fast.value(raw).alias(v_name),
                                    pl.lit(None, pl.String).alias(p_name))
     else:
-        easy = _easy(col, fast, extra)
-        slow_rows = df.lazy().filter(~easy)
         use = pl.col(f"__easy_{col}")
+        slow_rows = df.lazy().filter(~use)
 
         def values(lf: pl.LazyFrame) -> pl.LazyFrame:
-            lf = join_slow(lf, slow_rows).with_columns(easy.alias(f"__easy_{col}"))
+            lf = join_slow(lf, slow_rows)
             return lf.with_columns(pl.when(use).then(fast.value(raw)).otherwise(pl.col(v_name))
                                    .alias(v_name))
 
@@ -258,7 +260,7 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
 
     readers = {col: _reader(col, kind, config, units, df.columns)
                for col in cols if col not in ID_COLUMNS}  # IDs are read below
-    counts = _easy_counts(df, {c: (f, e) for c, (_, f, e) in readers.items() if f is not None})
+    df, counts = _with_easy(df, {c: (f, e) for c, (_, f, e) in readers.items() if f is not None})
     lf = df.lazy()
     for col, (parser, fast, extra) in readers.items():
         lf = _reading(df, col, parser, fast, extra, counts.get(col))(lf)
