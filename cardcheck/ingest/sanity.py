@@ -61,11 +61,12 @@ def note_sha256(path: Path, stat: os.stat_result, data: bytes) -> None:
 def same_files(paths: dict[str, list[Path]]) -> None:
     """InputError naming both places when two inputs have the same content (SHA-256). Only
     files of equal size can be equal, so only those are hashed here."""
-    files = [(kind, Path(p)) for kind, ps in paths.items() for p in ps if Path(p).is_file()]
-    sizes = Counter(path.stat().st_size for _, path in files)
+    files = [(kind, Path(p), Path(p).stat().st_size)  # a missing file: the reader says so
+             for kind, ps in paths.items() for p in ps if Path(p).is_file()]
+    sizes = Counter(size for _, _, size in files)
     seen: dict[str, tuple[str, Path]] = {}
-    for kind, path in files:  # a missing file: the reader says so
-        if sizes[path.stat().st_size] < 2:
+    for kind, path, size in files:
+        if sizes[size] < 2:
             continue
         digest = sha256(path)
         if digest in seen:
