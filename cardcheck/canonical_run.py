@@ -31,7 +31,7 @@ from cardcheck.canonical import (
     write_canonical,
 )
 from cardcheck.config import load_config
-from cardcheck.engines import Engine, Scanned, make_engine, owner_only
+from cardcheck.engines import Engine, Scanned, make_engine, owner_only, polars_affinity
 from cardcheck.engines.store import is_url, join, local_path, store_for
 from cardcheck.errors import CardcheckError, ExitCode, InputError
 from cardcheck.model import REJECTS
@@ -46,13 +46,19 @@ REPORT_TABLES = ("roll", "accounts", "payments")
 def run_normalise(options: CheckOptions, part: str | None) -> Written:
     """Read and normalise the messy inputs once; write the canonical tables of one part."""
     from cardcheck.ingest import load_inputs
-    from cardcheck.ingest.sanity import empty_tables, read_workers, same_files, sha256
+    from cardcheck.ingest.sanity import (
+        empty_tables,
+        polars_engine,
+        read_workers,
+        same_files,
+        sha256,
+    )
     from cardcheck.progress import Progress
 
     config = load_config(options.config)
     paths = resolve_paths(options, config)
     same_files(paths)
-    with Progress(quiet=options.quiet) as progress:
+    with Progress(quiet=options.quiet) as progress, polars_affinity(polars_engine(paths)):
         inputs = load_inputs(paths, config, progress=progress.step,
                              workers=read_workers(paths))
         empty_tables(inputs.counts)

@@ -13,7 +13,7 @@ import polars as pl
 
 from cardcheck.config import Config, load_config
 from cardcheck.engine import RunResult, run_rules
-from cardcheck.engines import make_engine
+from cardcheck.engines import make_engine, polars_affinity
 from cardcheck.errors import CardcheckError, ExitCode
 
 SEVERITY_ORDER = {"warning": 0, "low": 1, "medium": 2, "high": 3}
@@ -184,6 +184,7 @@ def run_check(options: CheckOptions) -> ExitCode:
         empty_tables,
         memory_warning,
         period_warnings,
+        polars_engine,
         read_workers,
         same_files,
     )
@@ -208,7 +209,7 @@ def run_check(options: CheckOptions) -> ExitCode:
     paths = resolve_paths(options, config)
     same_files(paths)
     progress = Progress(quiet=options.quiet)
-    with progress:
+    with progress, polars_affinity(polars_engine(paths)):
         too_big = memory_warning(paths)
         if too_big:  # before minutes of reading
             progress.warn(too_big)

@@ -11,6 +11,7 @@ cluster. `write_parquet` is the way out for large results, written by the engine
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -25,6 +26,14 @@ from cardcheck.errors import CardcheckError
 
 ENGINES = ("polars", "duckdb", "spark")
 STAGE_ROWS = 10_000  # Spark local mode: frames this large are handed over as Parquet
+
+
+def polars_affinity(engine: str) -> contextlib.AbstractContextManager[Any]:
+    """Within it, every polars collect without an engine of its own runs on `engine`
+    ("in-memory", "streaming" or "auto"); a POLARS_ENGINE_AFFINITY set by the user wins."""
+    if os.environ.get("POLARS_ENGINE_AFFINITY"):
+        return contextlib.nullcontext()
+    return pl.Config(engine_affinity=engine)  # type: ignore[arg-type]
 
 
 @dataclass
