@@ -6,7 +6,9 @@ own cli_* modules, so this file stays a thin table of contents.
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -184,9 +186,37 @@ for _name in ("cardcheck.cli_graph", "cardcheck.cli_ledger", "cardcheck.cli_toke
     _module.register(app)
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app(prog_name="cardcheck")
+def main() -> None:
+    """The console entry: the command, then a quick exit.
+
+    Python's own teardown frees every frame and module one by one (0.15 s after a county's
+    check, 0.4 s after a prefecture's, with nothing left to do by then: the command has written
+    and closed its files). So once the command returns, the exit handlers run, the output is
+    flushed and the process ends at once, with the command's exit code."""
+    try:
+        app(prog_name="cardcheck")
+        code = 0
+    except SystemExit as exc:
+        code = exit_status(exc.code)
+    atexit._run_exitfuncs()  # what `sys.exit` would run: staging folders removed, logs closed
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code)
+
+
+def exit_status(code: object) -> int:
+    """The process status `raise SystemExit(code)` gives: None 0, an int itself, anything else
+    printed to stderr and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -1,0 +1,63 @@
+"""The console entry ends the process without Python's teardown: what it prints through a pipe,
+its exit codes and the exit handlers must come through all the same."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cardcheck.cli import exit_status
+from cardcheck.demo import write_demo
+
+
+def cardcheck(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cardcheck", *args], capture_output=True,
+                          text=True, encoding="utf-8", check=False, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("demo")
+    write_demo(root, households=300, seed=3, clean=True)
+    return root
+
+
+def test_a_check_through_a_pipe_prints_everything(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = cardcheck("check", "--inputs", str(demo), "--out", str(out), "--no-excel")
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.rstrip().splitlines()[-1]
+    assert last.startswith("写出 manifest") and last.endswith("manifest.json"), done.stdout[-500:]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["findings"] > 0
+
+
+def test_exit_codes_come_through(demo: Path, tmp_path: Path) -> None:
+    found = cardcheck("check", "--inputs", str(demo), "--out", str(tmp_path / "a"), "--no-excel",
+                      "-q", "--fail-on", "low")
+    assert found.returncode == 1 and found.stdout == ""
+    bad = cardcheck("check", "--inputs", str(demo), "--out", str(tmp_path / "b"),
+                    "--stage", "年检")
+    assert bad.returncode == 2
+    assert "--stage" in bad.stderr and "自查自纠" in bad.stderr
+
+
+def test_exit_handlers_run() -> None:
+    code = ("import atexit, sys\nfrom cardcheck.cli import main\n"
+            "atexit.register(lambda: print('handler ran'))\n"
+            "sys.argv = ['cardcheck', '--help']\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, timeout=120)
+    assert done.returncode == 0
+    assert "Usage: cardcheck" in done.stdout and done.stdout.rstrip().endswith("handler ran")
+
+
+def test_exit_status_as_python_gives_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert exit_status(None) == 0
+    assert exit_status(0) == 0 and exit_status(3) == 3
+    assert exit_status("stopped") == 1
+    assert capsys.readouterr().err == "stopped\n"
