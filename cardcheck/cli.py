@@ -192,12 +192,15 @@ def main() -> None:
     Python's own teardown frees every frame and module one by one (0.15 s after a county's
     check, 0.4 s after a prefecture's, with nothing left to do by then: the command has written
     and closed its files). So once the command returns, the exit handlers run, the output is
-    flushed and the process ends at once, with the command's exit code."""
+    flushed and the process ends at once, with the command's exit code. Under a profiler,
+    debugger or coverage tracer the exit is Python's own, so they can write their reports."""
     try:
         app(prog_name="cardcheck")
         code = 0
     except SystemExit as exc:
         code = exit_status(exc.code)
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)  # under a profiler, debugger or coverage: they write their report at exit
     atexit._run_exitfuncs()  # what `sys.exit` would run: staging folders removed, logs closed
     for stream in (sys.stdout, sys.stderr):
         try:

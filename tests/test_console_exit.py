@@ -61,3 +61,11 @@ def test_exit_status_as_python_gives_it(capsys: pytest.CaptureFixture[str]) -> N
     assert exit_status(0) == 0 and exit_status(3) == 3
     assert exit_status("stopped") == 1
     assert capsys.readouterr().err == "stopped\n"
+
+
+def test_a_profiler_still_gets_its_report(tmp_path: Path) -> None:
+    stats = tmp_path / "cardcheck.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "cardcheck",
+                           "--help"], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0 and "Usage: cardcheck" in done.stdout
+    assert stats.stat().st_size > 0
