@@ -30,8 +30,9 @@ STAGE_ROWS = 10_000  # Spark local mode: frames this large are handed over as Pa
 
 def polars_affinity(engine: str) -> contextlib.AbstractContextManager[Any]:
     """Within it, every polars collect without an engine of its own runs on `engine`
-    ("in-memory", "streaming" or "auto"); a POLARS_ENGINE_AFFINITY set by the user wins."""
-    if os.environ.get("POLARS_ENGINE_AFFINITY"):
+    ("in-memory", "streaming" or "auto"); a POLARS_ENGINE_AFFINITY set by the user wins, and a
+    polars without the setting keeps its default."""
+    if os.environ.get("POLARS_ENGINE_AFFINITY") or not hasattr(pl.Config, "set_engine_affinity"):
         return contextlib.nullcontext()
     return pl.Config(engine_affinity=engine)  # type: ignore[arg-type]
 

@@ -184,8 +184,8 @@ READ_PEAK_TWO_AT_ONCE = 4.5
 # polars' default engine (streaming) starts a pipeline for every query, a few milliseconds each,
 # and a check runs several hundred queries; on inputs up to this size (as text) its in-memory
 # engine is faster and lighter, on larger ones the streaming engine's parallel group-bys win
-# (README "Speed": 30k households, 113 MB: rules 1.9 -> 1.6 s; 300k, 1.2 GB: 16 s streaming,
-# 27 s in memory).
+# (README "Speed": 30k households, 113 MB: full check 5.0 -> 4.5 s; 300k, 1.2 GB: rules 18.5 s
+# streaming, 25-28 s in memory).
 IN_MEMORY_UP_TO = 400 * 1024 ** 2
 
 
