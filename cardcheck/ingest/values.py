@@ -93,11 +93,6 @@ class Staged:
     value: Callable[[pl.Expr], pl.Expr]
     problem: Callable[[pl.Expr, pl.Expr], pl.Expr]
 
-    def __call__(self, e: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-        value = self.value(e)
-        problem = self.problem(e, value)
-        return pl.when(problem.is_null()).then(value), problem
-
 
 Parser = Callable[[pl.Expr], tuple[pl.Expr, pl.Expr | None]] | Staged
 Step = Callable[[pl.LazyFrame], pl.LazyFrame]
