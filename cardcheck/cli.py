@@ -56,7 +56,7 @@ def internal_error(error: Exception, out: Path | None) -> None:
 @app.command()
 def check(
     inputs: Path | None = typer.Option(None, "--inputs", metavar="DIR", help="A folder (or its inputs.yaml) naming every input file, as `cardcheck demo` writes; options below override it."),
-    roll: Path | None = typer.Option(None, "--roll", metavar="FILE", help="The roll of beneficiaries (救助对象名册)."),
+    roll: list[Path] | None = typer.Option(None, "--roll", metavar="FILE", help="The roll of beneficiaries (救助对象名册); may repeat (民政's and 残联's rolls are stacked)."),
     accounts: Path | None = typer.Option(None, "--accounts", metavar="FILE", help="The bank's account master (账户信息)."),
     payments: list[Path] | None = typer.Option(None, "--payments", metavar="FILE", help="Disbursement detail (代发明细); may repeat."),
     transactions: list[Path] | None = typer.Option(None, "--transactions", metavar="FILE", help="Card transactions (交易流水); may repeat."),
@@ -85,7 +85,7 @@ def check(
 
     out_path, out_url = check_out(out)
     options = CheckOptions(
-        inputs=inputs, roll=roll, accounts=accounts, payments=list(payments or []),
+        inputs=inputs, roll=list(roll or []) or None, accounts=accounts, payments=list(payments or []),
         transactions=list(transactions or []),
         refs=list(ref or []), other_rolls=list(other_roll or []), config=config, out=out_path,
         rules=rules, engine=engine, spark_master=spark_master, spark_conf=list(spark_conf or []),
@@ -107,7 +107,7 @@ def check(
 @app.command()
 def normalise(
     inputs: Path | None = typer.Option(None, "--inputs", metavar="DIR", help="A folder (or its inputs.yaml) naming every input file; options below override it."),
-    roll: Path | None = typer.Option(None, "--roll", metavar="FILE", help="The roll of beneficiaries (救助对象名册)."),
+    roll: list[Path] | None = typer.Option(None, "--roll", metavar="FILE", help="The roll of beneficiaries (救助对象名册); may repeat (民政's and 残联's rolls are stacked)."),
     accounts: Path | None = typer.Option(None, "--accounts", metavar="FILE", help="The bank's account master (账户信息)."),
     payments: list[Path] | None = typer.Option(None, "--payments", metavar="FILE", help="Disbursement detail (代发明细); may repeat."),
     transactions: list[Path] | None = typer.Option(None, "--transactions", metavar="FILE", help="Card transactions (交易流水); may repeat."),
@@ -124,7 +124,7 @@ def normalise(
     from cardcheck.run import CheckOptions
 
     options = CheckOptions(
-        inputs=inputs, roll=roll, accounts=accounts, payments=list(payments or []),
+        inputs=inputs, roll=list(roll or []) or None, accounts=accounts, payments=list(payments or []),
         transactions=list(transactions or []), refs=list(ref or []),
         other_rolls=list(other_roll or []), config=config, out=out, quiet=quiet,
     )

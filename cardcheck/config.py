@@ -25,6 +25,8 @@ class TableSpec:
     required: tuple[str, ...]
     columns: dict[str, tuple[str, ...]]
     units: dict[str, str] = field(default_factory=dict)  # money column -> "fen" or "yuan"
+    # coded columns: column -> canonical value -> the words and codes that mean it
+    codes: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ def _merge_aliases(base: dict[str, Any], extra: dict[str, Any], label: str) -> d
             cur["required"] = spec["required"]
         if "units" in spec:
             cur["units"] = {**(cur.get("units") or {}), **(spec["units"] or {})}
+        if "codes" in spec:  # a user's codes replace the defaults of that column
+            cur["codes"] = {**(cur.get("codes") or {}), **(spec["codes"] or {})}
         tables[kind] = cur
     return tables
 
@@ -157,7 +161,17 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
             _expect(col in columns, label, f"tables.{kind}.units", "names of its columns", col)
             _expect(unit in ("yuan", "fen"), label, f"tables.{kind}.units.{col}",
                     "yuan or fen", unit)
-        tables[kind] = TableSpec(required, columns, dict(units))
+        codes = spec.get("codes") or {}
+        _expect(isinstance(codes, dict), label, f"tables.{kind}.codes", "a mapping", codes)
+        coded: dict[str, dict[str, tuple[str, ...]]] = {}
+        for col, table in codes.items():
+            _expect(col in columns, label, f"tables.{kind}.codes", "names of its columns", col)
+            _expect(isinstance(table, dict) and table, label, f"tables.{kind}.codes.{col}",
+                    "a mapping of values to lists of codes", table)
+            coded[col] = {str(v): _str_list([str(w) for w in words] if isinstance(words, list)
+                                            else words, label, f"tables.{kind}.codes.{col}.{v}")
+                          for v, words in table.items()}
+        tables[kind] = TableSpec(required, columns, dict(units), coded)
 
     funds: dict[str, FundSpec] = {}
     for name, spec in (raw.get("funds") or {}).items():

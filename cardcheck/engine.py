@@ -51,6 +51,9 @@ def missing_inputs(rule: Rule, frames: dict[str, pl.DataFrame]) -> list[str]:
         if df is None:
             gaps.append(f"no {table} file")
             continue
+        if df.height == 0:  # given, but no row could be used: as good as absent
+            gaps.append(f"{table} has no usable rows (every row rejected or skipped)")
+            continue
         empty_cols = [c for c in columns if c not in df.columns or
                       (df.height > 0 and df.get_column(c).null_count() == df.height)]
         if empty_cols:

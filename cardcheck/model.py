@@ -45,6 +45,9 @@ ROLL = {
     "payee_name_key": pl.String,
     "payee_id": pl.String,
     "phone": pl.String,
+    # a member roll's head of household, as the row gives them (the member is name/id_number)
+    "head_name": pl.String,
+    "head_id": pl.String,
 }
 
 # Rolls of other regions (E07) have the roll's columns and the region they came from.
@@ -129,11 +132,24 @@ MONEY_COLUMNS = {"monthly_amount", "amount", "monthly_pension"}
 
 REJECTS = {
     "file": pl.String,
+    "sheet": pl.String,  # the workbook's sheet (null for text files and web pages)
     "line": pl.Int64,
     "column": pl.String,
     "value": pl.String,
     "reason": pl.String,
 }
+
+
+
+def rejects_csv(rejects: pl.DataFrame) -> pl.DataFrame:
+    """rejects.csv's columns: a workbook's line as sheet!row (the cell a user opens), a text
+    file's as its line number."""
+    line = pl.col("line").cast(pl.String)
+    if "sheet" in rejects.columns:
+        line = pl.when(pl.col("sheet").is_not_null()).then(
+            pl.concat_str([pl.col("sheet"), pl.lit("!"), line])).otherwise(line)
+    return rejects.select("file", line.alias("line"), "column", "value", "reason")
+
 
 # The findings every rule returns (rules/base.py fills what a rule leaves out with null).
 FINDINGS = {

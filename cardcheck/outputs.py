@@ -17,6 +17,7 @@ from rich.console import Console
 from cardcheck import __version__
 from cardcheck.errors import CardcheckError
 from cardcheck.ingest.sanity import sha256
+from cardcheck.model import rejects_csv
 
 if TYPE_CHECKING:
     from cardcheck.progress import Progress
@@ -94,7 +95,7 @@ def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
     with timer.stage("outputs"):
         progress.step("writing findings.csv and rejects.csv")
         run.outputs["findings"] = write_csv(findings, out / "findings.csv")
-        run.outputs["rejects"] = write_csv(run.inputs.rejects, out / "rejects.csv")
+        run.outputs["rejects"] = write_csv(rejects_csv(run.inputs.rejects), out / "rejects.csv")
         progress.step("recording the findings in the ledger")
         needs = {r.code: r.needs for r in catalogue(run.config)}
         basis = T.basis_of(needs)

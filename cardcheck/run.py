@@ -21,7 +21,7 @@ SEVERITY_ORDER = {"warning": 0, "low": 1, "medium": 2, "high": 3}
 
 @dataclass
 class CheckOptions:
-    roll: Path | None
+    roll: Path | list[Path] | None  # several rolls (民政, 残联) are stacked
     accounts: Path | None
     payments: list[Path]
     out: Path
@@ -146,7 +146,7 @@ def resolve_paths(options: CheckOptions, config: Config) -> dict[str, list[Path]
         return {}
     paths = read_inputs_file(options.inputs) if options.inputs else {}
     if options.roll:
-        paths["roll"] = [options.roll]
+        paths["roll"] = list(options.roll) if isinstance(options.roll, list) else [options.roll]
     if options.accounts:
         paths["accounts"] = [options.accounts]
     if options.payments:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from cardcheck.config import load_config
 from cardcheck.errors import InputError
 from cardcheck.ingest import Inputs, load_file, load_inputs
+from cardcheck.ingest.header import header_forms
 
 IO = Path(__file__).parent.parent / "fixtures" / "io"
 CONFIG = load_config()
@@ -22,17 +24,25 @@ def error_of(name: str, kind: str) -> str:
 
 def test_missing_required_column_names_aliases_tried() -> None:
     assert error_of("payments_no_amount.csv", "payments") == (
-        "payments_no_amount.csv：缺少必需的列 amount（已尝试：金额、交易金额、发放金额、代发金额）")
+        "payments_no_amount.csv：缺少必需的列 amount（已尝试：金额、交易金额、发放金额、代发金额、"
+        "入账金额、实发金额）")
 
 
-def test_two_headers_for_one_column() -> None:
-    assert error_of("roll_two_names.csv", "roll") == (
-        "roll_two_names.csv：表头“姓名”和“成员姓名”都对应 name 列，请删去或改名其中一列")
+def test_two_headers_for_one_column_are_resolved_by_rank() -> None:
+    got = load_file(IO / "roll_two_names.csv", "roll", CONFIG)
+    assert got.frame.get_column("name").to_list() == ["张三"]
+    assert ("成员姓名", "已用“姓名”作 name 列") in got.counts.ignored_headers
 
 
-def test_duplicate_header() -> None:
+def test_duplicate_header_stops_only_when_the_columns_disagree(tmp_path: Path) -> None:
     assert error_of("roll_dup_header.csv", "roll") == (
-        "roll_dup_header.csv：第 1 行表头“身份证号”出现了两次（第 2 列和第 3 列），无法确定用哪一列")
+        "roll_dup_header.csv：第 2 列和第 3 列表头都是“身份证号”，但内容不同（第 2 行：“1”与“2”），"
+        "无法确定用哪一列；请删去或改名其中一列")
+    same = tmp_path / "same.csv"
+    same.write_text("姓名,身份证号,身份证号,救助类别\n张三,141125195001010014,141125195001010014,"
+                    "农村低保\n", encoding="utf-8")
+    got = load_file(same, "roll", CONFIG)
+    assert got.frame.get_column("id_number").to_list() == ["141125195001010014"]
 
 
 def test_no_header_at_all() -> None:
@@ -64,9 +74,26 @@ def test_undecodable_text(tmp_path: Path) -> None:
 def test_header_matching_ignores_case_spaces_brackets_and_zhang(tmp_path: Path) -> None:
     src = tmp_path / "accounts.csv"
     src.write_text("卡 号,户名,开户日期（开卡）,客户帐号\n1,张三,2019-01-01,\n", encoding="utf-8")
-    # 客户帐号 ≡ 客户账号 (card_no) and 卡号 (card_no): two headers for one column
-    with pytest.raises(InputError, match="表头“卡 号”和“客户帐号”都对应 card_no 列"):
-        load_file(src, "accounts", CONFIG)
+    # 客户帐号 ≡ 客户账号 (card_no, ranked below 卡号): 卡 号 is read, 客户帐号 ignored; the
+    # bracketed note of 开户日期（开卡） is no part of the name
+    got = load_file(src, "accounts", CONFIG)
+    assert got.frame.select("card_no", "holder_name", "open_date").row(0) == (
+        "1", "张三", dt.date(2019, 1, 1))
+    assert ("客户帐号", "已用“卡 号”作 card_no 列") in got.counts.ignored_headers
+
+
+@pytest.mark.parametrize("header, unit", [
+    ("公民身份号码（18位）", None), ("*身份证号", None), ("身份证号*", None), ("身份证\n号码", None),
+    ("身份证号：", None), ("身份证号(必填)", None), ("身份证号【必填】", None)])
+def test_header_notes_marks_and_line_breaks(header: str, unit: str | None) -> None:
+    assert header_forms(header)[-1][0] in ("身份证号", "身份证号码", "公民身份号码")
+
+
+@pytest.mark.parametrize("header, unit", [
+    ("保障金额（元/月）", "yuan"), ("月保障金额(元)", "yuan"), ("金额（分）", "fen"),
+    ("保障金额（元/人/月）", "yuan"), ("补贴标准（元/人·月）", "yuan")])
+def test_header_units(header: str, unit: str) -> None:
+    assert header_forms(header)[-1][1] == unit
 
 
 def test_load_inputs_concatenates_and_reports_progress() -> None:
@@ -85,6 +112,6 @@ def test_load_inputs_concatenates_and_reports_progress() -> None:
     assert [c.file for c in got.counts] == ["roll_gbk.csv", "roll_fullwidth.csv",
                                             "payments_bom.csv", "deaths_legacy.xls"]
     assert got.rejects.height == sum(c.rejected for c in got.counts) == 12
-    assert got.rejects.columns == ["file", "line", "column", "value", "reason"]
+    assert got.rejects.columns == ["file", "sheet", "line", "column", "value", "reason"]
     assert seen == ["reading roll: roll_gbk.csv", "reading roll: roll_fullwidth.csv",
                     "reading payments: payments_bom.csv", "reading deaths: deaths_legacy.xls"]

@@ -134,7 +134,8 @@ def test_tab_separated_transactions_directions_and_times() -> None:
         (5, dt.datetime(2023, 4, 16, 8, 0), "C", 5000, "转账"),
     ]
     assert rejects(got) == [
-        (6, "借贷标志", "?", "无法识别的借贷方向"),
+        (6, "借贷标志", "?", "无法识别的借贷方向（可用：借、借方、支出、贷、贷方、收入 等，见 "
+         "configs/columns.yaml 的 codes.direction）"),
         (7, "交易金额", "-50", "金额为负数但借贷标志为贷（收入），方向矛盾"),
     ]
 

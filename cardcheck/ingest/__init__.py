@@ -20,7 +20,7 @@ import polars as pl
 from cardcheck.config import Config, TableSpec
 from cardcheck.errors import InputError
 from cardcheck.ingest.header import Mapping, find_header, scorer
-from cardcheck.ingest.read import Grid, open_grid
+from cardcheck.ingest.read import Grid, Table, open_grid
 from cardcheck.ingest.rows import with_skip
 from cardcheck.ingest.sanity import text_bytes
 from cardcheck.ingest.values import CARD_COLUMNS, ID_COLUMNS, date_column, normalise
@@ -45,7 +45,11 @@ class FileCounts:
     rejected: int = 0
     skipped: int = 0
     skipped_reasons: dict[str, int] = field(default_factory=dict)
-    title_lines: int = 0  # lines above the header row (not part of `read`)
+    title_lines: int = 0  # lines above the header row(s) (not part of `read`)
+    # what was read and what was not, for the summary and `cardcheck inspect` (not compared)
+    sheets: list[str] = field(default_factory=list, compare=False)  # the sheets read, in order
+    ignored_sheets: list[tuple[str, str]] = field(default_factory=list, compare=False)
+    ignored_headers: list[tuple[str, str]] = field(default_factory=list, compare=False)
 
 
 @dataclass
@@ -84,41 +88,108 @@ def schema_for(kind: str, spec: TableSpec) -> dict[str, pl.DataType | type[pl.Da
 
 
 def load_file(path: Path, kind: str, config: Config) -> Loaded:
-    """Read one file of `kind` into its canonical frame, its rejects and its counts."""
+    """Read one file of `kind` into its canonical frame, its rejects and its counts. Every
+    table of the file whose header fits (each sheet of a workbook) is read and stacked."""
     path = Path(path)
     spec = spec_for(kind, config)
     grid = open_grid(path, scorer(spec))
-    mapping = find_header(grid.head, spec, kind, path.name, grid.encoding)
-    header_line = grid.line_offset + mapping.header_index + 1
-    body = grid.body(mapping.header_index)
+    chosen, ignored = _tables(grid, spec, kind, path)
+    frames, rejects, skipped, read, lines = [], [], [], 0, []
+    for table, mapping in chosen:
+        ok, rej, skip, n = _load_table(table, grid, mapping, kind, config, spec, path)
+        frames.append(ok)
+        rejects.append(rej)
+        skipped += skip
+        read += n
+        lines.append(table.line_offset + mapping.header_index + 1)
+    ok = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+    rej = pl.concat(rejects, how="vertical") if len(rejects) > 1 else rejects[0]
+    first = chosen[0][1]
+    ok = _finish(ok, kind, spec, path, first, config)
+    counts = FileCounts(
+        file=path.name, kind=kind, format=grid.format, encoding=grid.encoding,
+        header_line=lines[0], read=read, loaded=ok.height, rejected=rej.height,
+        skipped=len(skipped), skipped_reasons=dict(Counter(skipped)),
+        title_lines=lines[0] - 1 - (len(first.header_rows) - 1 if first.header_rows else 0),
+        sheets=[t.sheet for t, _ in chosen if t.sheet is not None],
+        ignored_sheets=ignored,
+        ignored_headers=list(dict.fromkeys(h for _, m in chosen for h in m.ignored)),
+    )
+    return Loaded(ok, rej.cast(REJECTS), counts)  # type: ignore[arg-type]
+
+
+def _tables(grid: Grid, spec: TableSpec, kind: str, path: Path
+            ) -> tuple[list[tuple[Table, Mapping]], list[tuple[str, str]]]:
+    """The tables of the file to read, each with its header mapping, and the sheets not read
+    with why. A sheet whose header lacks the table's columns (说明, 汇总) is not read; when no
+    table fits, the best one's error is raised."""
+    chosen: list[tuple[Table, Mapping]] = []
+    ignored = list(grid.ignored)
+    first_error: InputError | None = None
+    for table in grid.tables:
+        name = path.name if table.sheet is None or len(grid.tables) == 1 \
+            else f"{path.name} 工作表“{table.sheet}”"
+        try:
+            chosen.append((table, find_header(table.head, spec, kind, name, grid.encoding)))
+        except InputError as error:
+            first_error = first_error or error
+            ignored.append((table.sheet or "", f"不是{kind}表（{_why(error)}）"))
+    if not chosen:
+        assert first_error is not None
+        raise first_error
+    return chosen, ignored
+
+
+def _why(error: InputError) -> str:
+    text = str(error)
+    return text.split("：", 1)[1] if "：" in text else text
+
+
+def _load_table(table: Table, grid: Grid, mapping: Mapping, kind: str, config: Config,
+                spec: TableSpec, path: Path
+                ) -> tuple[pl.DataFrame, pl.DataFrame, list[str], int]:
+    """(loaded rows, rejects, skip reasons, rows read) of one table."""
+    body = table.body(mapping.header_index)
+    _check_twins(body, mapping, path, table)
     units = {**spec.units, **mapping.units}
     # a large file is normalised slice by slice: the working columns of a slice (flags, parsed
     # values, problems) are freed before the next, so memory grows with the file, not a multiple
     # of it. Spreadsheets (with Excel number-cell flags) are never that large.
-    size = SLICE_ROWS if grid.numeric is None else max(body.height, 1)
-    parts = [_load_rows(part, grid, mapping, kind, config, units, spec)
+    size = SLICE_ROWS if table.numeric is None else max(body.height, 1)
+    parts = [_load_rows(part, table, mapping, kind, config, units, spec)
              for part in body.iter_slices(size)] or [
-        _load_rows(body, grid, mapping, kind, config, units, spec)]
+        _load_rows(body, table, mapping, kind, config, units, spec)]
     ok = pl.concat([p[0] for p in parts], how="vertical_relaxed") if len(parts) > 1 else parts[0][0]
     rej = pl.concat([p[1] for p in parts], how="vertical") if len(parts) > 1 else parts[0][1]
     skipped = [reason for p in parts for reason in p[2]]
-    ok = _finish(ok, kind, spec, path, mapping, config)
-    rejects = rej.select(pl.lit(path.name).alias("file"), "line", "column", "value", "reason")
-    counts = FileCounts(
-        file=path.name, kind=kind, format=grid.format, encoding=grid.encoding,
-        header_line=header_line, read=body.height, loaded=ok.height, rejected=rejects.height,
-        skipped=len(skipped), skipped_reasons=dict(Counter(skipped)),
-        title_lines=header_line - 1,
-    )
-    return Loaded(ok, rejects.cast(REJECTS), counts)  # type: ignore[arg-type]
+    sheet = pl.lit(table.sheet if len(grid.tables) > 1 or grid.format in ("xlsx", "xls")
+                   else None, dtype=pl.String)
+    rej = rej.select(pl.lit(path.name).alias("file"), sheet.alias("sheet"), "line", "column",
+                     "value", "reason")
+    return ok, rej, skipped, body.height
 
 
-def _load_rows(body: pl.DataFrame, grid: Grid, mapping: Mapping, kind: str, config: Config,
+def _check_twins(body: pl.DataFrame, mapping: Mapping, path: Path, table: Table) -> None:
+    """Two columns with the same header: the first is used; InputError when they disagree."""
+    for col, i, j in mapping.twins:
+        a, b = pl.col(f"c{i}").str.strip_chars(), pl.col(f"c{j}").str.strip_chars()
+        differ = body.filter(a.fill_null("") != b.fill_null("")).head(1)
+        if differ.height:
+            row = differ.row(0, named=True)
+            where = f"{path.name}" + (f" 工作表“{table.sheet}”" if table.sheet else "")
+            header = mapping.headers[col]
+            raise InputError(
+                f"{where}：第 {i + 1} 列和第 {j + 1} 列表头都是“{header}”，但内容不同（第 "
+                f"{row['__line']} 行：“{row[f'c{i}']}”与“{row[f'c{j}']}”），无法确定用哪一列；"
+                "请删去或改名其中一列")
+
+
+def _load_rows(body: pl.DataFrame, grid: Table, mapping: Mapping, kind: str, config: Config,
                units: dict[str, str], spec: TableSpec
                ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """(loaded rows, rejects, skip reasons) of some rows below the header."""
     cells = [c for c in body.columns if c != "__line"]
-    body = with_skip(body, cells, mapping.header_cells)
+    body = with_skip(body, cells, [mapping.header_cells, *mapping.header_rows])
     skip = body.get_column("__skip")
     skipped = skip.drop_nulls().to_list()
     data = body.lazy().filter(pl.col("__skip").is_null()) if skipped else body.lazy()

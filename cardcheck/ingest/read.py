@@ -34,7 +34,22 @@ Scorer = Callable[[list[str]], int]
 
 
 @dataclass
+class Table:
+    """One table of a file: a sheet of a workbook, or the whole text or web page."""
+
+    sheet: str | None  # the sheet's name (None for text and web pages)
+    head: list[list[str]]  # the first rows, as text (None cells as "")
+    body: Callable[[int], pl.DataFrame]  # header index (0-based in head) -> rows below it
+    numeric: Callable[[int, list[int]], dict[int, pl.Series]] | None = None
+    line_offset: int = 0  # lines above the first row of `head` (Excel leading empty rows)
+
+
+@dataclass
 class Grid:
+    """A file as tables of text cells. `head`, `body`, `numeric` and `line_offset` are those of
+    a file of one table; a workbook lists every visible sheet in `tables` (the loader reads
+    each whose header fits) and the hidden ones in `ignored`."""
+
     format: str  # csv / xlsx / xls / html
     encoding: str | None
     head: list[list[str]]  # the first rows, as text (None cells as "")
@@ -42,6 +57,12 @@ class Grid:
     numeric: Callable[[int, list[int]], dict[int, pl.Series]] | None = None
     line_offset: int = 0  # lines above the first row of `head` (Excel leading empty rows)
     notes: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (sheet, why not read)
+
+    def __post_init__(self) -> None:
+        if not self.tables:
+            self.tables = [Table(None, self.head, self.body, self.numeric, self.line_offset)]
 
 
 def sniff(data: bytes) -> str:
@@ -148,8 +169,13 @@ def _head_rows(utf8: bytes, delimiter: str) -> list[list[str]]:
             for ln in text.split("\n")]
 
 
+LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 def read_text(data: bytes, path: Path, score: Scorer) -> Grid:
     utf8, encoding = decode(data, path)
+    if b"\r" in utf8 and LONE_CR.search(utf8):  # old Mac line ends, alone or mixed with others
+        utf8 = LONE_CR.sub(b"\n", utf8)
     best = max(DELIMITERS, key=lambda d: max((score(r) for r in _head_rows(utf8, d)), default=0))
     head = _head_rows(utf8, best)
 
@@ -209,35 +235,153 @@ def _frame(rows: list[list[str]], lines: list[int], width: int) -> pl.DataFrame:
 # ------------------------------------------------------------------------------ spreadsheets
 
 
-def _xlsx_first_row(data: bytes, sheet_name: str) -> int:
-    """1-based row of the first non-empty cell of a sheet (calamine drops leading empty rows)."""
+def _xlsx_sheet_xml(z: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The zip member holding a sheet's cells, from workbook.xml and its relationships."""
+    wb = z.read("xl/workbook.xml").decode("utf-8", "replace")
+    rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    name = re.escape(_xml_escape(sheet_name))
+    m = re.search(rf'<sheet\b[^>]*name="{name}"[^>]*r:id="([^"]+)"', wb) or \
+        re.search(rf'<sheet\b[^>]*r:id="([^"]+)"[^>]*name="{name}"', wb)
+    if not m:
+        return None
+    rid = re.escape(m.group(1))
+    t = re.search(rf'<Relationship\b[^>]*Id="{rid}"[^>]*Target="([^"]+)"', rels) or \
+        re.search(rf'<Relationship\b[^>]*Target="([^"]+)"[^>]*Id="{rid}"', rels)
+    if not t:
+        return None
+    target = t.group(1).lstrip("/")
+    return target if target.startswith("xl/") else "xl/" + target
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
+        '"', "&quot;")
+
+
+VALUE_CELL = rb'<c r="([A-Z]+)(\d+)"[^>]*?(?<!/)>\s*<(?:v|is)>'
+MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+@dataclass
+class SheetLayout:
+    """Where calamine's grid starts in the sheet (it drops leading empty rows and columns) and
+    the merged ranges, 0-based and inclusive, in the grid's own coordinates."""
+
+    first_row: int = 0
+    first_col: int = 0
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # r1, r2, c1, c2
+
+
+def _xlsx_layout(data: bytes, sheet_name: str) -> SheetLayout:
+    """The first row (and, for a sheet with merged cells, the first column) holding a value,
+    and the merged ranges of one sheet of an XLSX. The sheet's XML is streamed: the merged
+    ranges follow its cells."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            wb = z.read("xl/workbook.xml").decode("utf-8", "replace")
-            rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-            name = re.escape(sheet_name)
-            m = re.search(rf'<sheet\b[^>]*name="{name}"[^>]*r:id="([^"]+)"', wb)
-            if not m:
-                return 1
-            rid = re.escape(m.group(1))
-            t = re.search(rf'<Relationship\b[^>]*Id="{rid}"[^>]*Target="([^"]+)"', rels) or \
-                re.search(rf'<Relationship\b[^>]*Target="([^"]+)"[^>]*Id="{rid}"', rels)
-            if not t:
-                return 1
-            target = t.group(1).lstrip("/")
-            target = target if target.startswith("xl/") else "xl/" + target
+            target = _xlsx_sheet_xml(z, sheet_name)
+            if target is None:
+                return SheetLayout()
+            first_row: int | None = None
+            after: list[bytes] = []  # the XML after </sheetData>
+            carry = b""
             with z.open(target) as fh:
-                chunk = b""
-                while True:
-                    part = fh.read(65536)
-                    chunk = chunk[-200:] + part
-                    hit = re.search(rb'<c r="[A-Z]+(\d+)"[^>]*?(?<!/)>\s*<(?:v|is)>', chunk)
-                    if hit:
-                        return int(hit.group(1))
-                    if not part:
-                        return 1
+                while part := fh.read(1 << 20):
+                    chunk = carry + part
+                    if after:
+                        after.append(part)
+                        continue
+                    if first_row is None:
+                        hit = re.search(VALUE_CELL, chunk)
+                        if hit:
+                            first_row = int(hit.group(2)) - 1
+                    end = chunk.find(b"</sheetData>")
+                    if end >= 0:
+                        after.append(chunk[end:])
+                    carry = chunk[-200:]
+            ranges = [(_col_index(a), int(b) - 1, _col_index(c), int(d) - 1)
+                      for a, b, c, d in MERGE.findall(b"".join(after))]
+            if not ranges:
+                return SheetLayout(first_row or 0)
+            xml = z.read(target)
+            first_col = min((_col_index(m.group(1)) for m in re.finditer(VALUE_CELL, xml)),
+                            default=0)
     except (KeyError, zipfile.BadZipFile):
-        return 1
+        return SheetLayout()
+    r0 = first_row or 0
+    return SheetLayout(r0, first_col, [(r1 - r0, r2 - r0, c1 - first_col, c2 - first_col)
+                                       for c1, r1, c2, r2 in ranges])
+
+
+MERGED_RECORD = re.compile(rb"\xe5\x00")
+
+
+def _xls_layouts(data: bytes) -> dict[str, SheetLayout]:
+    """Merged ranges and the first row and column with a value of each sheet of a legacy XLS
+    (calamine reads the cells but not the merged ranges; xlrd reads BIFF's MERGEDCELLS)."""
+    if not MERGED_RECORD.search(data):
+        return {}
+    try:
+        import xlrd
+    except ImportError:  # pragma: no cover - a dependency; without it merged cells stay empty
+        return {}
+    try:
+        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True)
+    except Exception:  # noqa: BLE001 - xlrd's errors share no base class; calamine read it
+        return {}
+    out: dict[str, SheetLayout] = {}
+    for name in book.sheet_names():
+        try:
+            sheet = book.sheet_by_name(name)
+        except Exception:  # noqa: BLE001
+            continue
+        if not sheet.merged_cells:
+            continue
+        used = [(r, c) for r in range(sheet.nrows) for c in range(sheet.row_len(r))
+                if sheet.cell_type(r, c) not in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK)]
+        r0 = min((r for r, _ in used), default=0)
+        c0 = min((c for _, c in used), default=0)
+        out[name] = SheetLayout(r0, c0, [(r1 - r0, r2 - 1 - r0, c1 - c0, c2 - 1 - c0)
+                                         for r1, r2, c1, c2 in sheet.merged_cells])
+    return out
+
+
+def fill_merged(df: pl.DataFrame, merged: list[tuple[int, int, int, int]], rows: int | None = None
+                ) -> pl.DataFrame:
+    """Every cell of a merged range given the range's value (Excel keeps it in the top-left
+    cell only), for a frame of the sheet's cells c0, c1 … from its first row; `rows`: the
+    frame holds only the first `rows` rows of the sheet."""
+    if not merged or df.is_empty():
+        return df
+    height = df.height if rows is None else min(rows, df.height)
+    spans = pl.DataFrame(merged, schema=["r1", "r2", "c1", "c2"], orient="row").filter(
+        (pl.col("r1") < height) & (pl.col("c1") < df.width) & (pl.col("c1") >= 0)
+        & (pl.col("r1") >= 0))
+    if spans.is_empty():
+        return df
+    cells = (spans.with_columns(pl.int_ranges("r1", pl.min_horizontal("r2", height - 1) + 1)
+                                .alias("row"),
+                                pl.int_ranges("c1", pl.min_horizontal("c2", df.width - 1) + 1)
+                                .alias("col"))
+             .explode("row").explode("col")
+             .filter((pl.col("row") != pl.col("r1")) | (pl.col("col") != pl.col("c1"))))
+    names = df.columns
+    out = []
+    for (col,), part in cells.group_by("col", maintain_order=True):
+        target = names[int(col)]
+        values = pl.concat([
+            df.get_column(names[int(src)]).gather(sub.get_column("r1"))
+            for (src,), sub in part.group_by("c1", maintain_order=True)])
+        where = pl.concat([sub.get_column("row")
+                           for _, sub in part.group_by("c1", maintain_order=True)])
+        out.append(df.get_column(target).scatter(where, values))
+    return df.with_columns(out)
 
 
 def read_excel(data: bytes, path: Path, fmt: str, score: Scorer) -> Grid:
@@ -251,22 +395,36 @@ def read_excel(data: bytes, path: Path, fmt: str, score: Scorer) -> Grid:
             raise InputError(PASSWORD.format(name=path.name)) from None
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
         raise InputError(f"{path.name}：无法作为 Excel 文件打开（{first}）") from None
-    best_name, best_score, best_head = None, -1, []
+    xls = _xls_layouts(data) if fmt == "xls" else {}
+    tables: list[Table] = []
+    ignored: list[tuple[str, str]] = []
     for name in reader.sheet_names:
         sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEAD_ROWS)
-        if sheet.visible != "visible" and best_name is not None:
+        if sheet.visible != "visible":
+            ignored.append((name, "隐藏的工作表，未读取"))
             continue
-        head = _rows_of(sheet.to_polars())
-        s = max((score(r) for r in head), default=0)
-        if s > best_score:
-            best_name, best_score, best_head = name, s, head
-    if best_name is None:
+        layout = _xlsx_layout(data, name) if fmt == "xlsx" else xls.get(name, SheetLayout())
+        head_frame = fill_merged(sheet.to_polars(), layout.merged)
+        tables.append(_sheet_table(reader, name, layout, _rows_of(head_frame)))
+    if not tables:
+        if ignored:
+            raise InputError(f"{path.name}：工作簿中只有隐藏的工作表（"
+                             f"{'、'.join(n for n, _ in ignored)}），请在 Excel 中取消隐藏后重试")
         raise InputError(f"{path.name}：工作簿中没有工作表")
-    offset = _xlsx_first_row(data, best_name) - 1 if fmt == "xlsx" else 0
+    tables.sort(key=lambda t: -max((score(r) for r in t.head), default=0))
+    first = tables[0]
+    grid = Grid(fmt, None, first.head, first.body, first.numeric, first.line_offset,
+                tables=tables, ignored=ignored)
+    return grid
+
+
+def _sheet_table(reader, name: str, layout: SheetLayout, head: list[list[str]]) -> Table:
+    offset = layout.first_row
 
     def body(header_index: int) -> pl.DataFrame:
-        df = reader.load_sheet(best_name, header_row=None, dtypes="string").to_polars()
+        df = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()
         df = df.rename({c: f"c{i}" for i, c in enumerate(df.columns)})
+        df = fill_merged(df, layout.merged)
         return df.with_row_index("__line", offset=offset + 1).slice(header_index + 1).with_columns(
             pl.col("__line").cast(pl.Int64)
         )
@@ -277,12 +435,23 @@ def read_excel(data: bytes, path: Path, fmt: str, score: Scorer) -> Grid:
             return {}
         # one pass over the sheet for all columns (a pass per column cost 4× as much); text
         # cells cannot be booleans and come back null; to_polars needs no pyarrow
-        sheet = reader.load_sheet(best_name, header_row=None, dtypes="boolean",
+        sheet = reader.load_sheet(name, header_row=None, dtypes="boolean",
                                   use_columns=list(columns)).to_polars()
-        return {i: s.rename(f"n{i}").is_not_null().slice(header_index + 1)
-                for i, s in zip(columns, sheet.iter_columns(), strict=True)}
+        flags = sheet.rename({c: f"c{i}" for i, c in zip(columns, sheet.columns, strict=True)})
+        flags = flags.with_columns(pl.all().is_not_null().cast(pl.String).replace("false", None))
+        flags = fill_merged(_widen(flags, columns), layout.merged)
+        return {i: flags.get_column(f"c{i}").is_not_null().rename(f"n{i}")
+                .slice(header_index + 1) for i in columns}
 
-    return Grid(fmt, None, best_head, body, numeric, offset)
+    return Table(name, head, body, numeric, offset)
+
+
+def _widen(flags: pl.DataFrame, columns: list[int]) -> pl.DataFrame:
+    """A frame of c0 … c<max(columns)> holding the given columns, the others null (so merged
+    ranges keep their column positions)."""
+    width = max(columns) + 1
+    return flags.select([pl.col(f"c{i}") if i in columns else pl.lit(None, pl.String).alias(f"c{i}")
+                         for i in range(width)])
 
 
 def _rows_of(df: pl.DataFrame) -> list[list[str]]:
@@ -293,37 +462,71 @@ def _rows_of(df: pl.DataFrame) -> list[list[str]]:
 
 
 class _Tables(HTMLParser):
+    """The rows of every <table>, with rowspan and colspan cells repeated over the rows and
+    columns they span (as Excel shows a merged cell's value when it opens the page)."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.tables: list[list[list[str]]] = []
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
-        self._span = 1
+        self._span = (1, 1)
+        self._pending: list[dict[int, tuple[str, int]]] = []  # per table: col -> (text, rows left)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "table":
             self.tables.append([])
+            self._pending.append({})
         elif tag == "tr" and self.tables:
             self._row = []
+            self._fill_pending()
         elif tag in ("td", "th") and self._row is not None:
             self._cell = []
-            span = dict(attrs).get("colspan") or "1"
-            self._span = int(span) if span.isdigit() else 1
+            a = dict(attrs)
+            self._span = (_span(a.get("rowspan")), _span(a.get("colspan")))
         elif tag == "br" and self._cell is not None:
             self._cell.append(" ")
 
+    def _fill_pending(self) -> None:
+        """Cells spanned from rows above, at the columns the row has reached."""
+        if self._row is None or not self._pending:
+            return
+        pending = self._pending[-1]
+        while len(self._row) in pending:
+            col = len(self._row)
+            text, left = pending[col]
+            self._row.append(text)
+            if left <= 1:
+                del pending[col]
+            else:
+                pending[col] = (text, left - 1)
+
     def handle_endtag(self, tag: str) -> None:
         if tag in ("td", "th") and self._cell is not None and self._row is not None:
-            self._row.append("".join(self._cell).strip())
-            self._row.extend([""] * (self._span - 1))
+            text = "".join(self._cell).strip()
+            rows, cols = self._span
+            start = len(self._row)
+            self._row.extend([text] * cols)
+            if rows > 1:
+                for col in range(start, start + cols):
+                    self._pending[-1][col] = (text, rows - 1)
             self._cell = None
+            self._fill_pending()
         elif tag == "tr" and self._row is not None:
+            self._fill_pending()
             self.tables[-1].append(self._row)
             self._row = None
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
             self._cell.append(data)
+
+
+MAX_SPAN = 1000
+
+
+def _span(value: str | None) -> int:
+    return min(int(value), MAX_SPAN) if value and value.strip().isdigit() and int(value) > 0 else 1
 
 
 def read_html(data: bytes, path: Path, score: Scorer) -> Grid:
@@ -339,10 +542,12 @@ def read_html(data: bytes, path: Path, score: Scorer) -> Grid:
         text = utf8.decode("utf-8")
     parser = _Tables()
     parser.feed(text)
-    tables = [t for t in parser.tables if t]
-    if not tables:
+    parser.close()
+    # a page of several tables (one per printed page, or a title table above the data) is
+    # read as Excel shows it: the tables one below the other, rows numbered through
+    rows = [row for table in parser.tables for row in table]
+    if not rows:
         raise InputError(f"{path.name}：网页格式的文件中没有表格")
-    rows = max(tables, key=lambda t: max((score(r) for r in t[:HEAD_ROWS]), default=0))
     width = max(len(r) for r in rows)
 
     def body(header_index: int) -> pl.DataFrame:

@@ -42,12 +42,15 @@ from cardcheck.normalize.names import name
 from cardcheck.normalize.text import clean, squeeze
 
 ID_COLUMNS = {"id_number": "id_status", "holder_id": "holder_id_status", "agent_id": None,
-              "payee_id": None, "official_id": None, "relative_id": None}
+              "payee_id": None, "official_id": None, "relative_id": None,
+              "head_id": None}
 CARD_COLUMNS = ("card_no", "counterparty_account")
 MONEY_LIMITS = {"monthly_amount": MAX_MONTHLY_YUAN, "amount": MAX_ROW_YUAN,
-                "monthly_pension": MAX_MONTHLY_YUAN}
+                "monthly_pension": MAX_MONTHLY_YUAN, "credit_amount": MAX_ROW_YUAN,
+                "debit_amount": MAX_ROW_YUAN}
+PAIR = ("credit_amount", "debit_amount")  # transactions with 收入金额 and 支出金额 columns
 NAME_COLUMNS = ("name", "holder_name", "agent_name", "account_name", "payee_name",
-                "official_name", "relative_name", "counterparty_name")
+                "official_name", "relative_name", "counterparty_name", "head_name")
 CODE_COLUMNS = ("region_code", "household_id", "batch", "terminal")
 DIRECTIONS = {"D": ["借", "借方", "支出", "支", "出", "付", "D", "DR", "DEBIT", "-", "转出", "取"],
               "C": ["贷", "贷方", "收入", "收", "入", "存", "C", "CR", "CREDIT", "+", "转入"]}
@@ -186,7 +189,8 @@ def _parse_distinct(rows: pl.LazyFrame, col: str, extra: tuple[str, ...],
                                  ).collect()
 
 
-def _reader(col: str, kind: str, config: Config, units: dict[str, str], columns: list[str]
+def _reader(col: str, kind: str, config: Config, units: dict[str, str], columns: list[str],
+            codes: dict[str, dict[str, tuple[str, ...]]] | None = None
             ) -> tuple[Parser, Fast | None, tuple[str, ...]]:
     """(full parser, fast path, extra key columns) of a column, by what it holds."""
     if col in CARD_COLUMNS:
@@ -198,14 +202,20 @@ def _reader(col: str, kind: str, config: Config, units: dict[str, str], columns:
         plain = Fast(PLAIN_FEN if unit == "fen" else PLAIN_YUAN, lambda e: plain_fen(e, unit))
         return (lambda e: parse_money(e, unit)), plain, ()
     if col == "txn_time":
-        return Staged(datetime_value, lambda e, v: datetime_problem(clean(e), v)), \
-            FAST["datetime"], ()
+        when = config.dates.spec(kind, col)  # the column's window (configs/dates.yaml)
+        return Staged(datetime_value, lambda e, v: datetime_problem(clean(e), v, when)), \
+            Fast(ISO_DATETIME, iso_datetime, lambda e, v: datetime_problem(e, v, when)), ()
     if date_column(col):
-        return Staged(date_value, lambda e, v: date_problem(clean(e), v)), FAST["date"], ()
+        when = config.dates.spec(kind, col)  # window and open words (configs/dates.yaml)
+        return Staged(date_value, lambda e, v: date_problem(clean(e), v, when)), \
+            Fast(ISO_DATE, iso_date, lambda e, v: date_problem(e, v, when)), ()
     if col == "fund" and kind in ("roll", "other_roll"):
         return (lambda e: _fund(e, config)), _canonical_funds(config), ()
     if col == "direction":
-        return (lambda e: _words(e, DIRECTIONS, "无法识别的借贷方向")), Fast(r"^[DC]$"), ()
+        table = {k: list(v) for k, v in (codes or {}).get("direction", DIRECTIONS).items()}
+        known = "、".join(w for words in table.values() for w in words[:3])
+        return (lambda e: _words(e, table, f"无法识别的借贷方向（可用：{known} 等，见 "
+                                 "configs/columns.yaml 的 codes.direction）")), Fast(r"^[DC]$"), ()
     if col == "filed":
         return (lambda e: _words(e, {"Y": YES, "N": NO}, "无法识别的是/否值")), Fast(r"^[YN]$"), ()
     if col in NAME_COLUMNS:
@@ -245,15 +255,19 @@ def _map_words(expr: pl.Expr, table: dict[str, list[str]]) -> pl.Expr:
 
 
 def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, str],
-              units: dict[str, str], required: tuple[str, ...] = ()
+              units: dict[str, str], required: tuple[str, ...] = (),
+              codes: dict[str, dict[str, tuple[str, ...]]] | None = None
               ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(loaded rows with canonical values, rejected rows as (line, column, value, reason))."""
     cols = [c for c in df.columns if not c.startswith("__")]
+    if codes is None:
+        spec = config.tables.get("roll" if kind == "other_roll" else kind)
+        codes = spec.codes if spec is not None else {}
     problems: list[str] = []  # columns whose __p_<col> holds a reject reason
     df, damaged = _damaged_cells(df, cols)
     problems += damaged
 
-    readers = {col: _reader(col, kind, config, units, df.columns)
+    readers = {col: _reader(col, kind, config, units, df.columns, codes)
                for col in cols if col not in ID_COLUMNS}  # IDs are read below
     df, counts = _with_easy(df, {c: (f, e) for c, (_, f, e) in readers.items() if f is not None})
     lf = df.lazy()
@@ -265,8 +279,14 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
             lf = lf.with_columns(pl.coalesce(pl.col(f"__p_{col}"), rng).alias(f"__p_{col}"))
         problems.append(col)
 
+    pair = [c for c in PAIR if c in cols]
+    if kind == "transactions" and "amount" not in cols and pair:
+        lf, headers = _from_pair(lf, pair, headers), {**headers, "amount": "/".join(
+            headers.get(c, c) for c in pair)}
+        cols = [c for c in cols if c not in PAIR] + ["amount"]
+        problems = [p for p in problems if p not in PAIR] + ["amount"]
     if kind == "transactions" and "amount" in cols:
-        lf = _direction(lf, "direction" in cols)
+        lf = _direction(lf, "direction" in cols, bool(pair) and "direction" not in cols)
         problems.append("__sign")
 
     # IDs are read before the key checks: a blank ID is one whose status is missing (cleaning
@@ -401,9 +421,38 @@ def _words(expr: pl.Expr, table: dict[str, list[str]], reason: str) -> tuple[pl.
     return value, problem
 
 
-def _direction(lf: pl.LazyFrame, has_column: bool) -> pl.LazyFrame:
-    """Direction from its column, or from the amount's sign; a negative credit is a problem."""
+def _from_pair(lf: pl.LazyFrame, pair: list[str], headers: dict[str, str]) -> pl.LazyFrame:
+    """amount and direction from 收入金额 / 支出金额 columns: the one that holds money is the
+    amount (credit C, debit D); both filled is a problem, neither an empty amount."""
+    def v(c: str) -> pl.Expr:
+        return pl.col(f"__v_{c}").fill_null(0) if c in pair else pl.lit(0, pl.Int64)
+
+    def p(c: str) -> pl.Expr:
+        return pl.col(f"__p_{c}") if c in pair else pl.lit(None, pl.String)
+
+    credit, debit = v("credit_amount"), v("debit_amount")
+    both = (credit != 0) & (debit != 0)
+    raw = pl.concat_str([pl.col(c).fill_null("") for c in pair], separator="/")
+    return lf.with_columns(
+        pl.when(credit != 0).then(credit).when(debit != 0).then(debit)
+        .otherwise(pl.when(pl.any_horizontal([pl.col(f"__v_{c}").is_not_null() for c in pair]))
+                   .then(0)).alias("__v_amount"),
+        pl.coalesce(p("credit_amount"), p("debit_amount"),
+                    pl.when(both).then(pl.lit("收入金额和支出金额同时有值，无法确定方向")))
+        .alias("__p_amount"),
+        pl.when(credit != 0).then(pl.lit("C")).when(debit != 0).then(pl.lit("D"))
+        .alias("__v_pair_direction"),
+        raw.alias("amount"),
+    )
+
+
+def _direction(lf: pl.LazyFrame, has_column: bool, from_pair: bool = False) -> pl.LazyFrame:
+    """Direction from its column, from the 收入/支出 columns, or from the amount's sign; a
+    negative credit is a problem."""
     amount = pl.col("__v_amount")
+    if from_pair:
+        return lf.with_columns(pl.lit(None, dtype=pl.String).alias("__p___sign"),
+                               pl.col("__v_pair_direction").alias("__v_direction"))
     if has_column:
         sign_problem = pl.when((amount < 0) & (pl.col("__v_direction") == "C")).then(
             pl.lit("金额为负数但借贷标志为贷（收入），方向矛盾"))
