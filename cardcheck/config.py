@@ -5,6 +5,7 @@ Every error names the file and the dotted key that is wrong, and says what was e
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -15,7 +16,8 @@ import yaml
 
 from cardcheck.errors import ConfigError
 
-DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", "tables.yaml")
+DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", "tables.yaml",
+                 "dates.yaml")
 LEVELS = ("household", "person")
 SEVERITIES = ("high", "medium", "low", "warning")
 
@@ -52,6 +54,32 @@ class RefListSpec:
     excludes: tuple[str, ...]  # canonical fund names, or ("all",)
 
 
+@dataclass(frozen=True)
+class DateSpec:
+    """How the cells of one date column are checked (configs/dates.yaml): a date is plausible
+    from `earliest` to `years_ahead` years (of 366 days) after the day of the run; in an
+    open-ended column (an end date) the `open_words` (长期, 至今, 无, — …) mean no date."""
+
+    earliest: dt.date = dt.date(1900, 1, 1)
+    years_ahead: int = 1
+    open_words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DateSettings:
+    default: DateSpec = field(default_factory=DateSpec)
+    columns: dict[str, DateSpec] = field(default_factory=dict)  # "column" or "table.column"
+
+    def spec(self, table: str, column: str) -> DateSpec:
+        """The spec of `column` in `table`: `table.column`, else `column`, else the default
+        (another region's roll is read as the roll)."""
+        for key in (f"{table}.{column}", f"roll.{column}" if table == "other_roll" else "",
+                    column):
+            if key in self.columns:
+                return self.columns[key]
+        return self.default
+
+
 @dataclass
 class Config:
     tables: dict[str, TableSpec]
@@ -61,6 +89,7 @@ class Config:
     rules: dict[str, dict[str, Any]]
     lists: dict[str, RefListSpec]
     report: dict[str, Any] = field(default_factory=dict)
+    dates: DateSettings = field(default_factory=DateSettings)
     sources: tuple[str, ...] = ()
     digest: str = ""
 
@@ -141,7 +170,8 @@ def _str_list(value: Any, label: str, key: str) -> tuple[str, ...]:
 
 
 def _validate(raw: dict[str, Any], label: str) -> Config:
-    known = {"tables", "funds", "generic_memos", "exclusive_pairs", "rules", "lists", "report"}
+    known = {"tables", "funds", "generic_memos", "exclusive_pairs", "rules", "lists", "report",
+             "dates"}
     for key in raw:
         _expect(key in known, label, key, f"one of the sections {sorted(known)}", key)
 
@@ -237,6 +267,7 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
 
     report = raw.get("report") or {}
     _expect(isinstance(report, dict), label, "report", "a mapping", report)
+    dates = _dates(raw.get("dates") or {}, tables, label)
     return Config(
         tables=tables,
         funds=funds,
@@ -245,7 +276,53 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
         rules=rules,
         lists=lists,
         report=report,
+        dates=dates,
     )
+
+
+def _years(value: Any, label: str, key: str) -> int:
+    _expect(isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 200,
+            label, key, "a whole number of years 0–200", value)
+    return int(value)
+
+
+def _dates(raw: Any, tables: dict[str, TableSpec], label: str) -> DateSettings:
+    """The `dates:` section (configs/dates.yaml)."""
+    _expect(isinstance(raw, dict), label, "dates", "a mapping", raw)
+    for key in raw:
+        _expect(key in ("earliest", "max_years_ahead", "columns", "open_words"), label,
+                f"dates.{key}", "one of earliest, max_years_ahead, columns, open_words", key)
+    earliest = raw.get("earliest", "1900-01-01")
+    if isinstance(earliest, str):
+        try:
+            earliest = dt.date.fromisoformat(earliest)
+        except ValueError:
+            pass
+    _expect(isinstance(earliest, dt.date) and not isinstance(earliest, dt.datetime), label,
+            "dates.earliest", "a date YYYY-MM-DD", raw.get("earliest"))
+    years = _years(raw.get("max_years_ahead", 1), label, "dates.max_years_ahead")
+    words = _str_list(raw["open_words"], label, "dates.open_words") if raw.get("open_words") \
+        else ()
+    default = DateSpec(earliest, years)
+    columns: dict[str, DateSpec] = {}
+    cols = raw.get("columns") or {}
+    _expect(isinstance(cols, dict), label, "dates.columns", "a mapping", cols)
+    for name, spec in cols.items():
+        key = f"dates.columns.{name}"
+        table, _, column = str(name).rpartition(".")
+        known = [k for k, t in tables.items() if column in t.columns and table in ("", k)]
+        _expect(bool(known), label, key, "a column (or table.column) declared under tables",
+                name)
+        _expect(isinstance(spec, dict), label, key, "a mapping", spec)
+        for part in spec:
+            _expect(part in ("max_years_ahead", "open_ended"), label, f"{key}.{part}",
+                    "max_years_ahead or open_ended", part)
+        open_ended = spec.get("open_ended", False)
+        _expect(isinstance(open_ended, bool), label, f"{key}.open_ended", "true or false",
+                open_ended)
+        ahead = _years(spec.get("max_years_ahead", years), label, f"{key}.max_years_ahead")
+        columns[str(name)] = DateSpec(earliest, ahead, words if open_ended else ())
+    return DateSettings(default, columns)
 
 
 def defaults_folder() -> Any:

@@ -5,7 +5,9 @@ Accepted: 2019-04-15, 2019/4/15, 2019.04.15, 20190415, 2019年4月15日, 2019年
 '2023-04-15 10:30:00', '2023/4/15 10:30', '2023-04-15T10:30:00', '2023-04-15T10:30:00.000000'
 (fractional seconds dropped), '20230415103000'.
 A date before 1900 or more than a year ahead is a problem (a reject reason), as is text that is
-not a date.
+not a date. Each column may have its own window (configs/dates.yaml, a `DateSpec`): the end of a
+sentence, a certificate or an entitlement may lie years ahead; and in an end-date column the
+open words (长期, 至今, 无, — …) mean no end: an empty date, not a problem.
 """
 
 from __future__ import annotations
@@ -14,16 +16,28 @@ import datetime as dt
 
 import polars as pl
 
+from cardcheck.config import DateSpec
 from cardcheck.normalize.text import clean
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 EARLIEST = dt.date(1900, 1, 1)
 UNREADABLE = "无法识别的日期"
 OUT_OF_RANGE = "日期早于1900年或晚于一年之后，不合常理"
+DEFAULT = DateSpec(EARLIEST, 1)
 
 
-def _latest() -> dt.date:
-    return dt.date.today() + dt.timedelta(days=366)
+def _latest(years: int = 1) -> dt.date:
+    return dt.date.today() + dt.timedelta(days=366 * years)
+
+
+def out_of_range(spec: DateSpec = DEFAULT) -> str:
+    """The problem of a date outside the window of `spec`."""
+    if (spec.earliest, spec.years_ahead) == (EARLIEST, 1):
+        return OUT_OF_RANGE
+    start = f"{spec.earliest.year}年" if (spec.earliest.month, spec.earliest.day) == (1, 1) \
+        else spec.earliest.isoformat()
+    ahead = "一年" if spec.years_ahead == 1 else f"{spec.years_ahead}年"
+    return f"日期早于{start}或晚于{ahead}之后，不合常理"
 
 
 def _ymd(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
@@ -82,9 +96,9 @@ def date_value(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def parse_date(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(pl.Date or null, problem text or null)."""
-    return _checked(clean(expr), date_value(expr), EARLIEST, _latest())
+def parse_date(expr: pl.Expr, spec: DateSpec = DEFAULT) -> tuple[pl.Expr, pl.Expr]:
+    """(pl.Date or null, problem text or null), in the window of `spec`."""
+    return _checked(clean(expr), date_value(expr), spec)
 
 
 def datetime_value(expr: pl.Expr) -> pl.Expr:
@@ -113,18 +127,32 @@ def datetime_value(expr: pl.Expr) -> pl.Expr:
     return pl.when(serial.is_not_null()).then(from_serial).otherwise(parsed)
 
 
-def parse_datetime(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def parse_datetime(expr: pl.Expr, spec: DateSpec = DEFAULT) -> tuple[pl.Expr, pl.Expr]:
     """(pl.Datetime('us') or null, problem text or null); a date alone means midnight."""
-    earliest = dt.datetime.combine(EARLIEST, dt.time())
-    latest = dt.datetime.combine(_latest(), dt.time())
-    return _checked(clean(expr), datetime_value(expr), earliest, latest)
+    return _checked(clean(expr), datetime_value(expr), spec, times=True)
 
 
-def _checked(text: pl.Expr, value: pl.Expr, earliest: object, latest: object) -> tuple[pl.Expr, pl.Expr]:
+def is_open(text: pl.Expr, spec: DateSpec) -> pl.Expr:
+    """The cleaned cell is one of the spec's open words (no end date); False without words."""
+    if not spec.open_words:
+        return pl.lit(False)
+    return text.str.replace_all(r"\s", "").is_in(list(spec.open_words)).fill_null(False)
+
+
+def _checked(text: pl.Expr, value: pl.Expr, spec: DateSpec, times: bool = False
+             ) -> tuple[pl.Expr, pl.Expr]:
+    earliest: object = spec.earliest
+    latest: object = _latest(spec.years_ahead)
+    if times:
+        earliest = dt.datetime.combine(spec.earliest, dt.time())
+        latest = dt.datetime.combine(_latest(spec.years_ahead), dt.time())
+    problem = pl.when(text.is_null()).then(None)
+    if spec.open_words:
+        problem = problem.when(is_open(text, spec)).then(None)
     problem = (
-        pl.when(text.is_null()).then(None)
-        .when(value.is_null()).then(pl.lit(UNREADABLE))
-        .when((value < pl.lit(earliest)) | (value > pl.lit(latest))).then(pl.lit(OUT_OF_RANGE))
+        problem.when(value.is_null()).then(pl.lit(UNREADABLE))
+        .when((value < pl.lit(earliest)) | (value > pl.lit(latest)))
+        .then(pl.lit(out_of_range(spec)))
         .otherwise(None)
     )
     return pl.when(problem.is_null()).then(value).otherwise(None), problem
@@ -146,17 +174,15 @@ def iso_datetime(expr: pl.Expr) -> pl.Expr:
     return expr.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
 
 
-def date_problem(text: pl.Expr, value: pl.Expr) -> pl.Expr:
+def date_problem(text: pl.Expr, value: pl.Expr, spec: DateSpec = DEFAULT) -> pl.Expr:
     """The problem of a parsed date column (unreadable or out of range), else null."""
-    return _checked(text, value, EARLIEST, _latest())[1]
+    return _checked(text, value, spec)[1]
 
 
-def datetime_problem(text: pl.Expr, value: pl.Expr) -> pl.Expr:
-    earliest = dt.datetime.combine(EARLIEST, dt.time())
-    latest = dt.datetime.combine(_latest(), dt.time())
-    return _checked(text, value, earliest, latest)[1]
+def datetime_problem(text: pl.Expr, value: pl.Expr, spec: DateSpec = DEFAULT) -> pl.Expr:
+    return _checked(text, value, spec, times=True)[1]
 
 
-def to_date(expr: pl.Expr) -> pl.Expr:
-    """The date, or null when unreadable or out of range."""
-    return parse_date(expr)[0]
+def to_date(expr: pl.Expr, spec: DateSpec = DEFAULT) -> pl.Expr:
+    """The date, or null when unreadable, out of range or open (an open word)."""
+    return parse_date(expr, spec)[0]
