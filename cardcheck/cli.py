@@ -159,6 +159,37 @@ def demo(
     typer.echo(summary)
 
 
+@app.command("inspect")
+def inspect(
+    files: list[Path] = typer.Argument(..., metavar="FILE...", help="Input files to look at."),
+    kind: str | None = typer.Option(None, "--kind", metavar="KIND", help="What the files are (roll, accounts, payments, transactions, other_roll or a list kind); default: the kind whose header each fits best."),
+    config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings, merged over the defaults in configs/."),
+    unmask: bool = typer.Option(False, "--unmask", help="Show full ID and card numbers in the rejects shown."),
+) -> None:
+    """Show how each file is read: sheets read and ignored, the header row(s), every header and
+    the column it fills (or why it is ignored), rows by fate and the first rejects."""
+    from cardcheck.config import load_config
+    from cardcheck.inspect import inspect_file, render, terminal_safe
+
+    try:
+        cfg = load_config(config)
+        failed = 0
+        for i, path in enumerate(files):
+            try:
+                lines = render(inspect_file(path, cfg, kind), unmask)
+            except CardcheckError as error:  # this file cannot be read: say why, go on
+                failed += 1
+                lines = [f"{path.name}: cannot be read: {error}"]
+            typer.echo(("\n" if i else "") + "\n".join(terminal_safe(line) for line in lines))
+    except CardcheckError as error:
+        fail(error)
+        return
+    except Exception as error:  # noqa: BLE001 - a bug: its type on screen, no data
+        internal_error(error, None)
+        return
+    raise typer.Exit(int(ExitCode.INPUT) if failed else 0)
+
+
 @app.command("rules")
 def list_rules(config: Path | None = typer.Option(None, "--config", help="Your YAML settings.")) -> None:
     """List the rule catalogue: code, Chinese name, severity and what each needs."""

@@ -57,6 +57,8 @@ class Loaded:
     frame: pl.DataFrame
     rejects: pl.DataFrame
     counts: FileCounts
+    # each table read with its header mapping (`cardcheck inspect` shows them)
+    mappings: list[tuple[str | None, Mapping]] = field(default_factory=list)
 
 
 @dataclass
@@ -115,7 +117,8 @@ def load_file(path: Path, kind: str, config: Config) -> Loaded:
         ignored_sheets=ignored,
         ignored_headers=list(dict.fromkeys(h for _, m in chosen for h in m.ignored)),
     )
-    return Loaded(ok, rej.cast(REJECTS), counts)  # type: ignore[arg-type]
+    return Loaded(ok, rej.cast(REJECTS), counts,  # type: ignore[arg-type]
+                  [(t.sheet, m) for t, m in chosen])
 
 
 def _tables(grid: Grid, spec: TableSpec, kind: str, path: Path

@@ -155,8 +155,15 @@ def decode(data: bytes, path: Path) -> tuple[bytes, str]:
 
 
 def _head_rows(utf8: bytes, delimiter: str) -> list[list[str]]:
+    return _head_records(utf8, delimiter)[0]
+
+
+def _head_records(utf8: bytes, delimiter: str
+                  ) -> tuple[list[list[str]], list[tuple[int, int]]]:
+    """The first rows and the physical lines (0-based, first and last) each spans: a quoted
+    header cell may hold a line break (户编\n号), joining up to three lines into one row."""
     end = -1
-    for _ in range(HEAD_ROWS):
+    for _ in range(HEAD_ROWS + 2):
         end = utf8.find(b"\n", end + 1)
         if end < 0:
             end = len(utf8)
@@ -164,9 +171,22 @@ def _head_rows(utf8: bytes, delimiter: str) -> list[list[str]]:
     text = utf8[:end].decode("utf-8", errors="replace")
     # a line is cut before Python's csv field limit (finding the header needs only its start);
     # a stray carriage return inside a line is a space here, as it is for polars
-    return [next(csv.reader([ln.rstrip("\r")[:HEAD_LINE_CHARS].replace("\r", " ")],
-                            delimiter=delimiter), [])
-            for ln in text.split("\n")]
+    lines = [ln.rstrip("\r")[:HEAD_LINE_CHARS].replace("\r", " ") for ln in text.split("\n")]
+    rows: list[list[str]] = []
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(lines) and len(rows) < HEAD_ROWS:
+        j = i
+        while lines[i:j + 1] and "\n".join(lines[i:j + 1]).count('"') % 2 and j < i + 2 \
+                and j + 1 < len(lines):
+            j += 1
+        joined = "\n".join(lines[i:j + 1])
+        if joined.count('"') % 2:  # a quote never closed: read the line on its own
+            j, joined = i, lines[i]
+        rows.append(next(csv.reader(io.StringIO(joined), delimiter=delimiter), []))
+        spans.append((i, j))
+        i = j + 1
+    return rows, spans
 
 
 LONE_CR = re.compile(rb"\r(?!\n)")
@@ -177,19 +197,24 @@ def read_text(data: bytes, path: Path, score: Scorer) -> Grid:
     if b"\r" in utf8 and LONE_CR.search(utf8):  # old Mac line ends, alone or mixed with others
         utf8 = LONE_CR.sub(b"\n", utf8)
     best = max(DELIMITERS, key=lambda d: max((score(r) for r in _head_rows(utf8, d)), default=0))
-    head = _head_rows(utf8, best)
+    head, spans = _head_records(utf8, best)
 
     def body(header_index: int) -> pl.DataFrame:
-        return _csv_body(utf8, best, header_index)
+        first, last = spans[header_index] if header_index < len(spans) else (header_index,) * 2
+        return _csv_body(utf8, best, header_index, first, last)
 
     return Grid("csv", encoding, head, body)
 
 
-def _csv_body(data: bytes, delimiter: str, header_index: int) -> pl.DataFrame:
+def _csv_body(data: bytes, delimiter: str, header_index: int, first: int | None = None,
+              last: int | None = None) -> pl.DataFrame:
+    """The rows below the header (row `header_index`, on physical lines `first`–`last`)."""
+    first = header_index if first is None else first
+    last = first if last is None else last
     try:
         df = pl.read_csv(
             data, has_header=False, infer_schema=False, separator=delimiter,
-            skip_lines=header_index, truncate_ragged_lines=True, quote_char='"',
+            skip_lines=first, truncate_ragged_lines=True, quote_char='"',
             raise_if_empty=False,
         )
     except pl.exceptions.ComputeError:  # e.g. a quote never closed: Python's reader takes it
@@ -197,9 +222,9 @@ def _csv_body(data: bytes, delimiter: str, header_index: int) -> pl.DataFrame:
     df = df.rename({c: f"c{i}" for i, c in enumerate(df.columns)})
     if b'"' in data:  # quoted line breaks would make polars' rows fewer than the lines
         lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        if header_index + df.height != lines:
+        if last + df.height != lines:
             return _csv_body_slow(data, delimiter, header_index)
-    df = df.slice(1).with_row_index("__line", offset=header_index + 2)
+    df = df.slice(1).with_row_index("__line", offset=last + 2)
     return df.with_columns(pl.col("__line").cast(pl.Int64))
 
 
