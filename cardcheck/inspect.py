@@ -39,10 +39,7 @@ def guess_kind(path: Path, config: Config) -> str:
     scores: dict[str, int] = {}
     for kind in kinds:
         spec = spec_for(kind, config)
-        try:
-            grid = open_grid(path, scorer(spec))
-        except InputError:
-            raise
+        grid = open_grid(path, scorer(spec))
         best = 0
         for table in grid.tables:
             try:

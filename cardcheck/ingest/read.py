@@ -362,10 +362,7 @@ def _xls_layouts(data: bytes) -> dict[str, SheetLayout]:
         return {}
     out: dict[str, SheetLayout] = {}
     for name in book.sheet_names():
-        try:
-            sheet = book.sheet_by_name(name)
-        except Exception:  # noqa: BLE001
-            continue
+        sheet = book.sheet_by_name(name)
         if not sheet.merged_cells:
             continue
         used = [(r, c) for r in range(sheet.nrows) for c in range(sheet.row_len(r))
