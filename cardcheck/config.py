@@ -92,6 +92,7 @@ class Config:
     dates: DateSettings = field(default_factory=DateSettings)
     sources: tuple[str, ...] = ()
     digest: str = ""
+    layouts: dict[str, LayoutSpec] = field(default_factory=dict)  # bank text files
 
     @property
     def household_funds(self) -> list[str]:
@@ -360,7 +361,176 @@ def load_config(user_file: str | Path | None = None) -> Config:
             raw["tables"] = _merge_aliases(raw.get("tables", {}), user.pop("tables"), label)
         raw = _merge(raw, user)
         sources.append(str(path))
+    layouts = raw.pop("layouts", None)  # a user's section, checked against the tables below
     config = _validate(raw, label)
+    config.layouts = validate_layouts(layouts, config.tables, label)
     config.sources = tuple(sources)
     config.digest = hashlib.sha256("\n---\n".join(texts).encode()).hexdigest()
     return config
+
+# ------------------------------------------------------------------ layouts (bank text files)
+
+LAYOUT_KEYS = ("kind", "files", "encoding", "delimiter", "widths", "header", "skip", "columns",
+               "units")
+WIDTH_UNITS = ("chars", "bytes")
+
+
+@dataclass(frozen=True)
+class LayoutSpec:
+    """How one kind of bank text file (报盘/回盘) is laid out: `layouts:` of a user's config,
+    read by cardcheck/ingest/layout.py (docs/bank-layouts.md)."""
+
+    name: str
+    kind: str
+    columns: tuple[str | None, ...]  # the canonical column of each field; None: not read
+    widths: tuple[int, ...] = ()  # fixed width: each field's width (empty when delimited)
+    delimiter: str | None = None
+    width_unit: str = "chars"  # widths count characters after decoding, or the file's bytes
+    files: tuple[str, ...] = ()  # globs on the file name; empty: any headerless text file
+    encoding: str | None = None  # None: detected as for any text file
+    header: bool = False  # a header line follows the batch header lines (it is skipped)
+    skip_first: int = 0  # batch header lines
+    skip_last: int = 0  # batch trailer lines
+    units: dict[str, str] = field(default_factory=dict)  # money column -> "fen" or "yuan"
+    source: str = ""  # the config file that declares it
+
+
+def _count(value: Any, label: str, key: str) -> int:
+    _expect(isinstance(value, int) and not isinstance(value, bool) and value >= 0, label, key,
+            "a whole number 0 or more", value)
+    return int(value)
+
+
+def _layout_fields(spec: dict[str, Any], columns: dict[str, tuple[str, ...]], label: str,
+                   key: str) -> tuple[tuple[str | None, ...], tuple[int, ...]]:
+    """(column of each field, widths) from `columns:` (delimited) or `widths:` (fixed)."""
+    example = "[[card_no, 19], [account_name, 20], [amount, 12]]"
+    names: list[Any] = []
+    widths: list[int] = []
+    if "widths" in spec:
+        items = spec["widths"]
+        _expect(isinstance(items, list) and bool(items), label, f"{key}.widths",
+                f"a list of [column, width] pairs, e.g. {example}", items)
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and len(item) == 1:
+                item = list(next(iter(item.items())))
+            _expect(isinstance(item, list) and len(item) == 2, label, f"{key}.widths[{i}]",
+                    f"a pair [column, width], e.g. {example}", item)
+            width = item[1]
+            _expect(isinstance(width, int) and not isinstance(width, bool) and width > 0, label,
+                    f"{key}.widths[{i}]", "a width of 1 or more (characters, or bytes with "
+                    "units: bytes)", width)
+            names.append(item[0])
+            widths.append(width)
+        _expect("columns" not in spec, label, f"{key}.columns",
+                "no columns beside widths (each pair of widths names its column)",
+                spec.get("columns"))
+        where = f"{key}.widths"
+    else:
+        names = spec.get("columns")
+        _expect(isinstance(names, list) and bool(names), label, f"{key}.columns",
+                "a list of canonical columns by position (null or \"\" for a field not read)",
+                names)
+        where = f"{key}.columns"
+    out: list[str | None] = []
+    for i, col in enumerate(names):
+        if col is None or col == "":
+            out.append(None)
+            continue
+        _expect(isinstance(col, str) and col in columns, label, f"{where}[{i}]",
+                f"a column of the table {spec['kind']} ({', '.join(columns)}) or null", col)
+        _expect(col not in out, label, f"{where}[{i}]", "each column once", col)
+        out.append(col)
+    _expect(any(out), label, where, "at least one column to read", names)
+    return tuple(out), tuple(widths)
+
+
+def _layout_units(value: Any, fixed: bool, columns: tuple[str | None, ...], label: str,
+                  key: str) -> tuple[str, dict[str, str]]:
+    """(width unit, money units): `units: bytes`, `units: {amount: fen}` or both in one
+    mapping, `units: {widths: bytes, amount: fen}`."""
+    if value is None:
+        return "chars", {}
+    if isinstance(value, str):
+        value = {"widths": value}
+    _expect(isinstance(value, dict), label, f"{key}.units",
+            "bytes or chars (how widths count), or a mapping such as {amount: fen}", value)
+    width_unit = value.get("widths", "chars")
+    _expect(width_unit in WIDTH_UNITS, label, f"{key}.units.widths",
+            "chars (characters after decoding) or bytes (bytes of the file)", width_unit)
+    _expect(fixed or "widths" not in value, label, f"{key}.units.widths",
+            "no width unit for a delimited layout (it has no widths)", width_unit)
+    money: dict[str, str] = {}
+    for col, unit in value.items():
+        if col == "widths":
+            continue
+        _expect(col in columns, label, f"{key}.units",
+                f"columns of this layout ({', '.join(c for c in columns if c)})", col)
+        _expect(unit in ("yuan", "fen"), label, f"{key}.units.{col}", "yuan or fen", unit)
+        money[col] = unit
+    return width_unit, money
+
+
+def _codec(name: str) -> bool:
+    try:
+        "".encode(name)
+    except LookupError:
+        return False
+    return True
+
+
+def validate_layouts(raw: Any, tables: dict[str, TableSpec], label: str
+                     ) -> dict[str, LayoutSpec]:
+    """The `layouts:` section of a user's config; ConfigError naming the file and the key."""
+    if raw is None:
+        return {}
+    _expect(isinstance(raw, dict), label, "layouts", "a mapping of layout names to layouts", raw)
+    kinds = [*tables, "other_roll"]
+    out: dict[str, LayoutSpec] = {}
+    for name, spec in raw.items():
+        key = f"layouts.{name}"
+        _expect(isinstance(spec, dict), label, key, "a mapping (kind, delimiter or widths, "
+                "columns …)", spec)
+        for part in spec:
+            _expect(part in LAYOUT_KEYS, label, f"{key}.{part}",
+                    f"one of {', '.join(LAYOUT_KEYS)}", part)
+        kind = spec.get("kind")
+        _expect(kind in kinds, label, f"{key}.kind", f"one of {', '.join(kinds)}", kind)
+        table = tables["roll" if kind == "other_roll" else kind]
+        delimiter = spec.get("delimiter")
+        fixed = "widths" in spec
+        _expect(fixed or "delimiter" in spec, label, key,
+                'a delimiter (e.g. delimiter: "|") or fixed widths (widths: [[card_no, 19], …])',
+                sorted(spec))
+        _expect(not (fixed and "delimiter" in spec), label, key,
+                "either delimiter or widths, not both", sorted(spec))
+        if not fixed:
+            _expect(isinstance(delimiter, str) and delimiter != "" and "\n" not in delimiter
+                    and "\r" not in delimiter, label, f"{key}.delimiter",
+                    'the text between fields, e.g. "|"', delimiter)
+        columns, widths = _layout_fields(spec, table.columns, label, key)
+        width_unit, money = _layout_units(spec.get("units"), fixed, columns, label, key)
+        files = spec.get("files") or []
+        files = [files] if isinstance(files, str) else files
+        globs = _str_list(files, label, f"{key}.files") if files else ()
+        encoding = spec.get("encoding")
+        if encoding is not None:
+            _expect(isinstance(encoding, str) and _codec(encoding), label, f"{key}.encoding",
+                    "an encoding name (gbk, gb18030, utf-8)", encoding)
+            encoding = encoding.lower()
+        header = spec.get("header", False)
+        _expect(isinstance(header, bool), label, f"{key}.header",
+                "true (a header line follows the batch header) or false", header)
+        skip = spec.get("skip") or {}
+        _expect(isinstance(skip, dict), label, f"{key}.skip",
+                "a mapping {first: N, last: N} of batch header and trailer lines", skip)
+        for part in skip:
+            _expect(part in ("first", "last"), label, f"{key}.skip.{part}", "first or last",
+                    part)
+        out[str(name)] = LayoutSpec(
+            name=str(name), kind=kind, columns=columns, widths=widths, delimiter=delimiter,
+            width_unit=width_unit, files=globs, encoding=encoding, header=header,
+            skip_first=_count(skip.get("first", 0), label, f"{key}.skip.first"),
+            skip_last=_count(skip.get("last", 0), label, f"{key}.skip.last"),
+            units=money, source=label)
+    return out

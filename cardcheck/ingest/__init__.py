@@ -20,6 +20,7 @@ import polars as pl
 from cardcheck.config import Config, TableSpec
 from cardcheck.errors import InputError
 from cardcheck.ingest.header import Mapping, find_header, scorer
+from cardcheck.ingest.layout import layout_grid, layout_verdicts
 from cardcheck.ingest.read import Grid, Table, open_grid
 from cardcheck.ingest.rows import with_skip
 from cardcheck.ingest.sanity import text_bytes
@@ -94,7 +95,7 @@ def load_file(path: Path, kind: str, config: Config) -> Loaded:
     table of the file whose header fits (each sheet of a workbook) is read and stacked."""
     path = Path(path)
     spec = spec_for(kind, config)
-    grid = open_grid(path, scorer(spec))
+    grid = layout_grid(path, kind, config) or open_grid(path, scorer(spec))
     chosen, ignored = _tables(grid, spec, kind, path)
     frames, rejects, skipped, read, lines = [], [], [], 0, []
     for table, mapping in chosen:
@@ -191,6 +192,7 @@ def _load_rows(body: pl.DataFrame, grid: Table, mapping: Mapping, kind: str, con
                units: dict[str, str], spec: TableSpec
                ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """(loaded rows, rejects, skip reasons) of some rows below the header."""
+    body, given = layout_verdicts(body)  # lines a bank layout skips or rejects itself
     cells = [c for c in body.columns if c != "__line"]
     body = with_skip(body, cells, [mapping.header_cells, *mapping.header_rows])
     skip = body.get_column("__skip")
@@ -210,7 +212,7 @@ def _load_rows(body: pl.DataFrame, grid: Table, mapping: Mapping, kind: str, con
                 [flags[i].filter(keep).alias(f"__num_{col}") for col, i in wanted.items()]
             )
     ok, rej = normalise(frame, kind, config, mapping.headers, units, spec.required)
-    return ok, rej, skipped
+    return ok, given.rejected_with(rej), given.skipped + skipped
 
 
 def _finish(ok: pl.DataFrame, kind: str, spec: TableSpec, path: Path, mapping: Mapping,
