@@ -124,7 +124,8 @@ def summary(console: Console, run: CheckRun, info: dict[str, Any], record: Any,
     counts = {r["rule"]: (r["n"], r["amount"]) for r in per.iter_rows(named=True)}
     for r in run.result.runs:
         n, amount = counts.get(r.code, (0, 0))
-        note = "" if r.status == "ran" else f"（未运行：{r.reason}）"
+        note = (f"（{r.reason}）" if r.reason else "") if r.status == "ran" else \
+            f"（未运行：{r.reason}）"
         console.print(f"  {r.code} {r.name}  {n:,} 个  {yuan_text(amount)} 元{note}",
                       markup=False)
     console.print(f"台账 {ledger_path}：第 {record.run_id} 次记录，本次 {record.found} 个问题，"

@@ -52,6 +52,7 @@ class RefListSpec:
     from_offset_months: int
     window_to: str | None
     excludes: tuple[str, ...]  # canonical fund names, or ("all",)
+    standing: bool = True  # without its `from` column: used for the whole period (or not run)
 
 
 @dataclass(frozen=True)
@@ -263,8 +264,10 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
             col = window.get(side)
             _expect(col is None or col in tables[kind].columns, label, f"{key}.window.{side}",
                     f"null or a column of tables.{kind}: {list(tables[kind].columns)}", col)
+        standing = spec.get("standing", True)
+        _expect(isinstance(standing, bool), label, f"{key}.standing", "true or false", standing)
         lists[kind] = RefListSpec(kind, spec["code"], spec["name"], severity, window.get("from"),
-                                  offset, window.get("to"), excludes)
+                                  offset, window.get("to"), excludes, standing)
 
     report = raw.get("report") or {}
     _expect(isinstance(report, dict), label, "report", "a mapping", report)

@@ -28,6 +28,8 @@ class RuleRun:
     code: str
     name: str
     status: str  # ran / skipped / disabled
+    # why it did not run; for a rule that ran, how it used the inputs (a note for the summary:
+    # "payroll 无日期列，按常设名单使用"), or ""
     reason: str = ""
     seconds: float = 0.0
     count: int = 0
@@ -117,11 +119,15 @@ def run_rules(
         if progress:
             progress(f"{rule.code} {rule.name}")
         t0 = time.perf_counter()
-        ctx = Context(tables=lazies, config=config, params=rule.params(config), shared=shared,
+        params, note = rule.params(config), ""
+        if rule.prepare is not None:  # facts of this run's inputs, and what the summary says
+            facts, note = rule.prepare(frames)
+            params = {**params, **facts}
+        ctx = Context(tables=lazies, config=config, params=params, shared=shared,
                       materialize=engine.materialize, reuse=engine.keep)
         out = engine.collect(findings(rule.check(ctx), rule.code, rule.severity_for(config)))
         parts.append(out)
-        runs.append(RuleRun(rule.code, rule.name, "ran", seconds=time.perf_counter() - t0,
+        runs.append(RuleRun(rule.code, rule.name, "ran", note, seconds=time.perf_counter() - t0,
                             count=out.height, amount=int(out.get_column("amount").fill_null(0).sum())))
     names = {r.code: r.name for r in rules}
     all_findings = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=FINDINGS)

@@ -105,7 +105,8 @@ TRANSACTIONS = {
 REF_COMMON = {**SOURCE, "id_number": pl.String, "id_status": pl.String, "name": pl.String}
 REFERENCES = {
     "deaths": {**REF_COMMON, "death_date": pl.Date},
-    "prisoners": {**REF_COMMON, "start_date": pl.Date, "end_date": pl.Date},
+    # term: 刑期起止 as written, both dates in one cell (read into start_date/end_date)
+    "prisoners": {**REF_COMMON, "start_date": pl.Date, "end_date": pl.Date, "term": pl.String},
     "payroll": {**REF_COMMON, "employer": pl.String, "start_date": pl.Date, "end_date": pl.Date},
     "business": {**REF_COMMON, "role": pl.String, "entity": pl.String, "start_date": pl.Date,
                  "end_date": pl.Date},

@@ -4,18 +4,23 @@ ordinary rule."""
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import json
 from pathlib import Path
 
 import polars as pl
+from rich.console import Console
 
 from cardcheck.casefile import frames
 from cardcheck.config import load_config
-from cardcheck.engine import run_rules
+from cardcheck.engine import RuleRun, run_rules
 from cardcheck.engines import DuckDBEngine
 from cardcheck.ingest import load_file
+from cardcheck.report.terminal import SummaryInput, render
 from cardcheck.rules import by_code
 from cardcheck.rules.eligibility.reference_lists import list_rules
-from cardcheck.run import parse_refs
+from cardcheck.run import CheckOptions, parse_refs, run_check
 
 A, B = "110101195001010017", "110101199001010015"
 
@@ -107,3 +112,143 @@ def test_a_list_without_its_window_column_is_skipped_with_the_reason() -> None:
     }, config)
     result = run_rules(data, config, select=["E01"])
     assert [(r.status, r.reason) for r in result.runs] == [("skipped", "deaths has no death_date")]
+
+
+# ---------------------------------------------------------------- lists as departments send them
+
+C, D, E, F = ("110101194001010012", "110101194501010019", "110101197001010016",
+              "110101196001010011")
+ROLL_CSV = f"""\
+户编号,姓名,身份证号,与户主关系,救助类别,月保障金额,银行卡号
+H1,张三,{A},户主,农村低保,300,6217000000000001
+H1,张小三,{B},子女,农村低保,200,6217000000000001
+H2,王五,{C},户主,城市低保,400,6217000000000002
+H3,赵六,{D},户主,特困供养,600,6217000000000003
+H4,孙七,{E},户主,城市低保,400,6217000000000004
+H5,李四,{F},户主,城市低保,400,6217000000000005
+"""
+PAYMENTS_CSV = "代发日期,账号,金额,摘要\n" + "".join(
+    f"2023-{m:02d}-10,{card},{amount},2023年{m:02d}月{fund}\n"
+    for m in (3, 4, 5)
+    for card, amount, fund in (("6217000000000001", 500, "农村低保"),
+                               ("6217000000000002", 400, "城市低保"),
+                               ("6217000000000003", 600, "特困供养"),
+                               ("6217000000000004", 400, "城市低保"),
+                               ("6217000000000005", 400, "城市低保")))
+LISTS = {
+    # 财政供养人员 as 人社 sends it: 姓名 + 身份证号 + 单位, no dates
+    "payroll": f"姓名,身份证号,单位\n张小三,{B},某某镇人民政府\n",
+    # 工商登记 without dates
+    "business": f"姓名,身份证号,企业名称\n王五,{C},王五小卖部\n",
+    # the funeral system's deaths list: 火化日期
+    "deaths": f"姓名,身份证号,火化日期\n赵六,{D},2023-03-20\n",
+    # a prison's list: the term in one cell
+    "prisoners": f"姓名,身份证号,刑期起止\n孙七,{E},2022年1月5日至{dt.date.today().year + 5}年1月4日\n",
+    # 社保's pension list: 待遇领取开始时间
+    "pensions": f"姓名,身份证号,待遇领取开始时间\n李四,{F},2023-05-01\n",
+}
+
+
+def _files(folder: Path) -> dict[str, pl.DataFrame]:
+    config = load_config()
+    (folder / "roll.csv").write_text(ROLL_CSV, encoding="utf-8")
+    (folder / "pay.csv").write_text(PAYMENTS_CSV, encoding="utf-8")
+    data = {"roll": load_file(folder / "roll.csv", "roll", config).frame,
+            "payments": load_file(folder / "pay.csv", "payments", config).frame}
+    for kind, text in LISTS.items():
+        (folder / f"{kind}.csv").write_text(text, encoding="utf-8")
+        loaded = load_file(folder / f"{kind}.csv", kind, config)
+        assert loaded.rejects.height == 0, (kind, loaded.rejects.to_dicts())
+        data[kind] = loaded.frame
+    return data
+
+
+def test_lists_as_departments_send_them_are_used(tmp_path: Path) -> None:
+    data = _files(tmp_path)
+    assert data["deaths"].select("id_number", "death_date").rows() == [(D, dt.date(2023, 3, 20))]
+    assert data["prisoners"].select("start_date", "end_date").rows() == [
+        (dt.date(2022, 1, 5), dt.date(dt.date.today().year + 5, 1, 4))]
+    assert data["pensions"].get_column("start_date").to_list() == [dt.date(2023, 5, 1)]
+    assert data["payroll"].get_column("start_date").to_list() == [None]
+    config = load_config()
+    for engine in (None, DuckDBEngine()):
+        result = run_rules(data, config, engine=engine, select=["E01", "E02", "E03", "E04", "E05"])
+        assert [(r.code, r.status, r.reason) for r in result.runs] == [
+            ("E01", "ran", ""), ("E02", "ran", ""),
+            ("E03", "ran", "payroll 无日期列，按常设名单使用"),
+            ("E04", "ran", "business 无日期列，按常设名单使用"), ("E05", "ran", "")]
+        got = result.findings.select("rule", "household_id", "id_number", "fund", "first_month",
+                                     "last_month", "months", "amount").rows()
+        assert got == [
+            ("E01", "H3", D, "特困供养", 202304, 202305, 2, 120000),
+            ("E02", "H4", E, "城市低保", 202303, 202305, 3, 120000),
+            ("E03", "H1", B, "农村低保", 202303, 202305, 3, 60000),
+            ("E04", "H2", C, "城市低保", 202303, 202305, 3, 120000),
+            ("E05", "H5", F, "城市低保", 202305, 202305, 1, 40000),
+        ]
+        evidence = dict(zip(result.findings.get_column("rule"),
+                            result.findings.get_column("evidence")))
+        assert "比对名单上（名单无日期，按核查期内一直在册处理），2023-03至2023-05" in evidence["E03"]
+        assert "比对名单上（名单无日期，按核查期内一直在册处理），2023-03至2023-05" in evidence["E04"]
+        assert "（死亡日期 2023-03-20），2023-04至2023-05" in evidence["E01"]
+        assert f"（入监日期 2022-01-05，出监日期 {dt.date.today().year + 5}-01-04）" in evidence["E02"]
+
+
+def test_a_list_not_standing_by_config_is_skipped(tmp_path: Path) -> None:
+    data = _files(tmp_path)
+    (tmp_path / "strict.yaml").write_text("lists:\n  payroll: {standing: false}\n",
+                                          encoding="utf-8")
+    config = load_config(tmp_path / "strict.yaml")
+    result = run_rules(data, config, select=["E03"])
+    assert [(r.status, r.reason) for r in result.runs] == [("skipped", "payroll has no start_date")]
+    assert "standing list" not in by_code(config)["E03"].doc
+    assert "a list without start_date is a standing list" in by_code(load_config())["E03"].doc
+
+
+def test_the_summary_names_the_standing_lists(tmp_path: Path) -> None:
+    _files(tmp_path)
+    (tmp_path / "accounts.csv").write_text("卡号,户名\n" + "".join(
+        f"621700000000000{i},{n}\n" for i, n in enumerate(["张三", "王五", "赵六", "孙七", "李四"], 1)),
+        encoding="utf-8")
+    out = tmp_path / "out"
+    refs = [f"{k}={tmp_path / (k + '.csv')}" for k in LISTS]
+    code = run_check(CheckOptions(roll=tmp_path / "roll.csv", accounts=tmp_path / "accounts.csv",
+                                  payments=[tmp_path / "pay.csv"], refs=refs, out=out,
+                                  excel=False, quiet=True))
+    assert code == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    notes = {r["code"]: (r["status"], r["reason"]) for r in manifest["rules"]
+             if r["code"].startswith("E0") and int(r["code"][1:]) <= 5}
+    assert notes == {"E01": ("ran", ""), "E02": ("ran", ""),
+                     "E03": ("ran", "payroll 无日期列，按常设名单使用"),
+                     "E04": ("ran", "business 无日期列，按常设名单使用"), "E05": ("ran", "")}
+    buf = io.StringIO()
+    render(Console(file=buf, width=240), SummaryInput(
+        findings=pl.read_csv(out / "findings.csv", infer_schema=False).with_columns(
+            pl.col("amount").cast(pl.Int64)),
+        frames=_files(tmp_path), counts=[], runs=[RuleRun(c, "", s, n) for c, (s, n) in
+                                                  notes.items()], stage="自查自纠"))
+    assert "payroll 无日期列，按常设名单使用" in buf.getvalue()
+
+
+def test_date_headings_of_other_departments(tmp_path: Path) -> None:
+    config = load_config()
+    files = {
+        # joining this employer wins over the first job anywhere; 离职/退休日期 ends
+        "payroll": ("姓名,身份证号,单位,参加工作时间,进入单位时间,离职/退休日期\n"
+                    + f"张小三,{B},某局,2001-07-01,2015-03-01,2023-06-30\n",
+                    [("start_date", dt.date(2015, 3, 1)), ("end_date", dt.date(2023, 6, 30))]),
+        "business": (f"姓名,身份证号,企业名称,登记日期,吊销日期\n王五,{C},王五小卖部,2019-05-06,—\n",
+                     [("start_date", dt.date(2019, 5, 6)), ("end_date", None)]),
+        "deaths": (f"姓名,身份证号,死亡时间\n赵六,{D},2023-03-20 10:15:00\n",
+                   [("death_date", dt.date(2023, 3, 20))]),
+        "prisoners": (f"姓名,身份证号,入狱时间,释放日期\n孙七,{E},2022.1.5,无期\n",
+                      [("start_date", dt.date(2022, 1, 5)), ("end_date", None)]),
+        "pensions": (f"姓名,身份证号,待遇领取开始时间,待遇终止时间\n李四,{F},202305,长期\n",
+                     [("start_date", dt.date(2023, 5, 1)), ("end_date", None)]),
+    }
+    for kind, (text, want) in files.items():
+        (tmp_path / f"{kind}.csv").write_text(text, encoding="utf-8")
+        loaded = load_file(tmp_path / f"{kind}.csv", kind, config)
+        assert loaded.rejects.height == 0, (kind, loaded.rejects.to_dicts())
+        assert [(c, loaded.frame.get_column(c)[0]) for c, _ in want] == want, kind

@@ -186,3 +186,24 @@ def datetime_problem(text: pl.Expr, value: pl.Expr, spec: DateSpec = DEFAULT) ->
 def to_date(expr: pl.Expr, spec: DateSpec = DEFAULT) -> pl.Expr:
     """The date, or null when unreadable, out of range or open (an open word)."""
     return parse_date(expr, spec)[0]
+
+
+# A term written in one cell (刑期起止): two dates with 至/到/~/— between them, or a hyphen
+# between two dates that are whole (2021-03-05-2029-03-04, 20210305-20290304, 2021.3-2029.3).
+RANGE_WORDS = r"至|到|~|—+|–|―"
+WHOLE = r"\d{4}[./年-]\d{1,2}[./月-]\d{1,2}[日号]?|\d{8}|\d{4}[./年]\d{1,2}月?"
+
+
+def term_dates(expr: pl.Expr, start: DateSpec = DEFAULT, end: DateSpec = DEFAULT
+               ) -> tuple[pl.Expr, pl.Expr]:
+    """(start, end) dates of a term cell; a part that is no plausible date (至今, 无期, a
+    sentence length such as 有期徒刑三年) is null: an open side, never a reject."""
+    t = clean(expr).str.replace_all(r"\s", "")
+    split = t.str.replace(RANGE_WORDS, "\x1f")
+    worded = split.str.contains("\x1f", literal=True)
+    dashed = rf"^({WHOLE})-({WHOLE})$"
+    first = pl.when(worded).then(split.str.split("\x1f").list.get(0, null_on_oob=True)) \
+        .otherwise(t.str.extract(dashed, 1))
+    second = pl.when(worded).then(split.str.split("\x1f").list.get(1, null_on_oob=True)) \
+        .otherwise(t.str.extract(dashed, 2))
+    return parse_date(first, start)[0], parse_date(second, end)[0]

@@ -1,4 +1,5 @@
-"""Columns derived from others (name keys, months, memo readings), computed once per table.
+"""Columns derived from others (name keys, months, memo readings, a prisoner's 刑期起止 as its
+start and end dates), computed once per table.
 
 Readers call `derive` after normalising; rule fixtures call it too, so a fixture lists only the
 columns a person would type.
@@ -10,6 +11,7 @@ import polars as pl
 
 from cardcheck.config import Config
 from cardcheck.model import conform
+from cardcheck.normalize.dates import term_dates
 from cardcheck.normalize.memos import finish_memos, read_memos
 from cardcheck.normalize.names import name_key
 
@@ -53,7 +55,17 @@ def derive(table: str, df: pl.DataFrame, config: Config) -> pl.DataFrame:
         lf = lf.with_columns(exprs)
     if table == "payments":
         lf = with_memo(lf, df, config)
+    if table == "prisoners" and df.get_column("term").null_count() < df.height:
+        lf = with_term(lf, config)
     return conform(lf.collect(), table)
+
+
+def with_term(lf: pl.LazyFrame, config: Config) -> pl.LazyFrame:
+    """start_date and end_date, where empty, from the term written in one cell (刑期起止)."""
+    start, end = term_dates(pl.col("term"), config.dates.spec("prisoners", "start_date"),
+                            config.dates.spec("prisoners", "end_date"))
+    return lf.with_columns(pl.coalesce(pl.col("start_date"), start).alias("start_date"),
+                           pl.coalesce(pl.col("end_date"), end).alias("end_date"))
 
 
 def with_memo(lf: pl.LazyFrame, df: pl.DataFrame, config: Config) -> pl.LazyFrame:

@@ -64,7 +64,9 @@ def render(console: Console, s: SummaryInput) -> None:
     rules = _table("规则", "规则", "名称", "问题数", "涉及户数", "涉及人数", "涉及金额(元)", "说明",
                    right=("问题数", "涉及户数", "涉及人数", "涉及金额(元)"))
     for r in S.by_rule(f, s.runs).iter_rows(named=True):
-        note = "" if r["status"] == "ran" else f"{STATUS.get(r['status'], r['status'])}：{r['reason']}"
+        # a rule that ran may carry a note too (a list used as a standing list)
+        note = r["reason"] if r["status"] == "ran" else \
+            f"{STATUS.get(r['status'], r['status'])}：{r['reason']}"
         rules.add_row(r["rule"], r["name"], str(r["count"]), str(r["households"]),
                       str(r["persons"]), S.yuan_text(r["amount"]), note,
                       style=None if r["status"] == "ran" else "dim")

@@ -85,6 +85,9 @@ class Rule:
     doc: str = ""  # what it finds, why it matters, a known false positive
     defaults: dict[str, Any] = field(default_factory=dict)
     optional: tuple[str, ...] = ()  # tables the rule uses when present but can do without
+    # looks at this run's frames before the rule runs: settings it adds to ctx.params (facts
+    # of the inputs, such as a list without dates) and a note for the run's summary
+    prepare: Callable[[dict[str, Any]], tuple[dict[str, Any], str]] | None = None
 
     def params(self, config: Config) -> dict[str, Any]:
         """Defaults overlaid with configs/rules.yaml; unknown or mistyped settings are errors."""

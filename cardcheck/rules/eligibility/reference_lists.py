@@ -10,11 +10,20 @@ Finding: a person with a usable ID on the list who received an excluded fund for
 the window (attributed payments; for household-level funds the person's share, see
 payment/receipts.py). One finding per person and fund; amount = what was received inside the
 window, months = the months received.
+
+Standing lists: a list without its `from` date column in this run (a payroll or business extract
+of 姓名 + 身份证号 + 单位, the usual form) is used for the whole period checked when the list is
+`standing` (the default; the deaths list is not): the person is on the payroll, registered, now.
+The run's note says so ("payroll 无日期列，按常设名单使用") and so does each finding's evidence
+(名单无日期，按核查期内一直在册处理). In a list with dates, an entry whose `from` cell is empty
+counts from the beginning too (its evidence says the date is missing), one whose `to` cell is
+empty is open-ended.
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import narwhals.stable.v2 as nw
 
@@ -61,20 +70,47 @@ def _doc(spec: RefListSpec) -> str:
     return (
         f"{spec.code} {spec.name}: the `{spec.kind}` list.\n\n"
         f"Finds: beneficiaries with a usable ID on the {spec.kind} list who received {funds} "
-        f"for months from {start} to {spec.window_to or 'open end'}.\n"
-        f"Why: {why}.\nKnown false positive: {fp}."
+        f"for months from {start} to {spec.window_to or 'open end'}"
+        + (f"; a list without {spec.window_from} is a standing list (the whole period)"
+           if spec.window_from and spec.standing else "") + ".\n"
+        f"Why: {why}.\nKnown false positive: {fp}"
+        + ("; on a standing list, someone who joined or left during the period (the whole "
+           "period is counted: check the date with the list's source)"
+           if spec.window_from and spec.standing else "") + "."
     )
 
 
-def _window(spec: RefListSpec) -> tuple[nw.Expr, nw.Expr]:
+def _window(spec: RefListSpec, dated_from: bool, dated_to: bool) -> tuple[nw.Expr, nw.Expr]:
     start: nw.Expr = nw.lit(NO_START)
-    if spec.window_from:
+    if dated_from:
         start = add_months(month_of(nw.col(spec.window_from)), spec.from_offset_months) \
             .fill_null(NO_START)
     end: nw.Expr = nw.lit(NO_END)
-    if spec.window_to:
+    if dated_to:
         end = month_of(nw.col(spec.window_to)).fill_null(NO_END)
     return start.cast(nw.Int32), end.cast(nw.Int32)
+
+
+def _filled(frames: dict[str, Any], kind: str, col: str | None) -> bool:
+    """This run's list has the column with at least one value."""
+    df = frames.get(kind)
+    return bool(col) and df is not None and col in df.columns and df.height > 0 and \
+        df.get_column(col).null_count() < df.height
+
+
+def prepare(spec: RefListSpec, config: Config, frames: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Whether this run's list has its window's dates (`dated_from`, `dated_to`), and the run's
+    note when a list without its `from` dates is used as a standing list."""
+    dated_from = _filled(frames, spec.kind, spec.window_from)
+    dated_to = _filled(frames, spec.kind, spec.window_to)
+    note = ""
+    if spec.window_from and not dated_from:
+        if dated_to:
+            note = (f"{spec.kind} 无{_label(config, spec.kind, spec.window_from)}列，按常设名单使用"
+                    f"（有{_label(config, spec.kind, spec.window_to)}的至该日）")
+        else:
+            note = f"{spec.kind} 无日期列，按常设名单使用"
+    return {"dated_from": dated_from, "dated_to": dated_to}, note
 
 
 def _label(config: Config, kind: str, col: str | None) -> str:
@@ -87,10 +123,14 @@ def _date(col: str | None) -> nw.Expr:
 
 
 def check_list(spec: RefListSpec, ctx: Context) -> nw.LazyFrame:
-    start, end = _window(spec)
+    # without prepare's facts (a rule called directly) the columns are taken as the spec names
+    dated_from = bool(ctx.params.get("dated_from", bool(spec.window_from)))
+    dated_to = bool(ctx.params.get("dated_to", bool(spec.window_to)))
+    start, end = _window(spec, dated_from, dated_to)
     window = ctx.table(spec.kind).filter(usable()).select(
         "id_number", start.alias("win_from"), end.alias("win_to"),
-        _date(spec.window_from).alias("from_date"), _date(spec.window_to).alias("to_date"),
+        _date(spec.window_from if dated_from else None).alias("from_date"),
+        _date(spec.window_to if dated_to else None).alias("to_date"),
     )
     got = shared_receipts(ctx, window)
     if spec.excludes != ("all",):
@@ -108,9 +148,19 @@ def check_list(spec: RefListSpec, ctx: Context) -> nw.LazyFrame:
         *(nw.col(c).min() for c in keep), nw.col("to_date").max(),
         nw.col("paid").sum().cast(nw.Int64).alias("amount"), *month_span(),
     ))
-    when_text = [nw.lit(_label(ctx.config, spec.kind, spec.window_from) + " "),
-                 text(nw.col("from_date"))] if spec.window_from else [nw.lit("名单在册")]
-    if spec.window_to:
+    from_label = _label(ctx.config, spec.kind, spec.window_from)
+    if dated_from:
+        when_text: list[nw.Expr] = [
+            nw.when(nw.col("from_date").is_null())
+            .then(nw.lit(f"{from_label}未填，按核查期初起在册处理"))
+            .otherwise(nw.concat_str([nw.lit(from_label + " "), nw.col("from_date")]))]
+    elif not spec.window_from:
+        when_text = [nw.lit("名单在册")]
+    elif dated_to:
+        when_text = [nw.lit(f"名单无{from_label}，按核查期初起在册处理")]
+    else:
+        when_text = [nw.lit("名单无日期，按核查期内一直在册处理")]
+    if dated_to:
         when_text += [nw.when(nw.col("to_date").is_null()).then(nw.lit(""))
                       .otherwise(nw.concat_str([nw.lit("，" + _label(ctx.config, spec.kind,
                                                                       spec.window_to) + " "),
@@ -127,18 +177,21 @@ def check_list(spec: RefListSpec, ctx: Context) -> nw.LazyFrame:
     )
 
 
-def list_rule(spec: RefListSpec) -> Rule:
+def list_rule(spec: RefListSpec, config: Config) -> Rule:
+    # a standing list runs without its dates; the others need the `from` column
+    dates = (spec.window_from,) if spec.window_from and not spec.standing else ()
     needs: dict[str, tuple[str, ...]] = {
-        spec.kind: ("id_number",) + ((spec.window_from,) if spec.window_from else ()),
+        spec.kind: ("id_number", *dates),
         "roll": ("id_number", "fund"),
         "payments": ("card_no", "amount", "pay_date"),
     }
     return Rule(
         code=spec.code, name=spec.name, title=f"on the {spec.kind} list", severity=spec.severity,
         needs=needs, check=partial(check_list, spec), doc=_doc(spec),
+        prepare=partial(prepare, spec, config),
     )
 
 
 def list_rules(config: Config) -> list[Rule]:
     """One rule per reference list the config declares."""
-    return [list_rule(spec) for spec in config.lists.values()]
+    return [list_rule(spec, config) for spec in config.lists.values()]
