@@ -371,6 +371,7 @@ def load_config(user_file: str | Path | None = None) -> Config:
     config.digest = hashlib.sha256("\n---\n".join(texts).encode()).hexdigest()
     return config
 
+
 # ------------------------------------------------------------------ layouts (bank text files)
 
 LAYOUT_KEYS = ("kind", "files", "encoding", "delimiter", "widths", "header", "skip", "columns",
@@ -430,10 +431,11 @@ def _layout_fields(spec: dict[str, Any], columns: dict[str, tuple[str, ...]], la
                 spec.get("columns"))
         where = f"{key}.widths"
     else:
-        names = spec.get("columns")
-        _expect(isinstance(names, list) and bool(names), label, f"{key}.columns",
+        given = spec.get("columns")
+        _expect(isinstance(given, list) and bool(given), label, f"{key}.columns",
                 "a list of canonical columns by position (null or \"\" for a field not read)",
-                names)
+                given)
+        names = list(given or [])
         where = f"{key}.columns"
     out: list[str | None] = []
     for i, col in enumerate(names):
@@ -514,8 +516,8 @@ def validate_layouts(raw: Any, tables: dict[str, TableSpec], label: str
         columns, widths = _layout_fields(spec, table.columns, label, key)
         width_unit, money = _layout_units(spec.get("units"), fixed, columns, label, key)
         files = spec.get("files") or []
-        files = [files] if isinstance(files, str) else files
-        globs = _str_list(files, label, f"{key}.files") if files else ()
+        globs = _str_list([files] if isinstance(files, str) else files, label,
+                          f"{key}.files") if files else ()
         encoding = spec.get("encoding")
         if encoding is not None:
             _expect(isinstance(encoding, str) and _codec(encoding), label, f"{key}.encoding",

@@ -147,13 +147,12 @@ def _has_header(text: str, spec: TableSpec) -> bool:
 
 
 def _bank_like(path: Path, text: str) -> bool:
-    """A bank's text file rather than a table with an unknown header: named .txt/.dat …, or
-    every line has a "|", or no line has a comma, tab or semicolon (fixed widths)."""
+    """A bank's text file rather than a table with an unknown header: named .txt, .dat …, or
+    a "|" in every line."""
     if path.suffix.lower() in BANK_SUFFIXES:
         return True
     lines = _sample(text)
-    return bool(lines) and (all("|" in ln for ln in lines)
-                            or not any(d in ln for ln in lines for d in ",\t;"))
+    return bool(lines) and all("|" in ln for ln in lines)
 
 
 def _sample(text: str) -> list[str]:
@@ -179,11 +178,12 @@ def _grid(path: Path, layout: LayoutSpec, notes: list[str]) -> Grid:
         raise InputError(f"{path}：无法读取（{exc.strerror}）") from None
     note_sha256(path, stat, data)
     text, encoding = _decode(data, path, layout)
-    lines = _lines(text)
+    lines, marks = _lines(text), _marks(layout, text, encoding, path)
+    del text, data
     head = [[_header_cell(col, layout) for col in layout.columns if col]]
 
     def body(header_index: int) -> pl.DataFrame:  # the header is synthetic: always 0
-        return _body(lines, layout, encoding, text)
+        return _body(lines, layout, marks, encoding)
 
     return Grid(f"txt:{layout.name}", encoding, head, body, notes=notes)
 
@@ -221,8 +221,22 @@ def _lines(text: str) -> pl.DataFrame:
     return df.with_row_index("__line", offset=1).with_columns(pl.col("__line").cast(pl.Int64))
 
 
-def _body(lines: pl.DataFrame, layout: LayoutSpec, encoding: str | None, text: str
-          ) -> pl.DataFrame:
+def _marks(layout: LayoutSpec, text: str, encoding: str | None, path: Path
+           ) -> list[tuple[str, int]]:
+    """What `_marked` needs to cut this text by bytes (nothing when widths count characters)."""
+    if not layout.widths or layout.width_unit != "bytes":
+        return []
+    enc = (encoding or "").lower().replace("_", "-")
+    if enc not in (*GB, "utf-8", "utf-8-sig", "utf8"):
+        raise InputError(
+            f"{path.name}：按 {layout.source} 中的布局“{layout.name}”按字节定宽（units: bytes），"
+            f"但文件是 {enc.upper() or '未知'} 编码；按字节定宽只适用于 GBK、GB18030 或 UTF-8 "
+            "文件，请改用 units: chars")
+    return _byte_widths(text, enc)
+
+
+def _body(lines: pl.DataFrame, layout: LayoutSpec, marks: list[tuple[str, int]],
+          encoding: str | None) -> pl.DataFrame:
     """c0, c1 … (the named fields, trimmed, '' as null), __line, and the verdicts."""
     raw = pl.col("__raw")
     blank = raw.str.strip_chars().str.len_bytes().fill_null(0) == 0
@@ -236,8 +250,12 @@ def _body(lines: pl.DataFrame, layout: LayoutSpec, encoding: str | None, text: s
             .otherwise(None))
     lf = lines.lazy().with_columns(skip.alias(SKIP))
     if layout.widths:
-        cells, problem = _fixed(layout, encoding, text)
+        # the line to cut (bytes: marked) and its length, worked out once for every slice
+        lf = lf.with_columns(_marked(raw, marks).alias("__cut")).with_columns(
+            pl.col("__cut").str.len_chars().alias("__length"))
+        cells, problem = _fixed(layout, encoding)
     else:
+        lf = lf.with_columns(pl.col("__raw").str.split(layout.delimiter or "|").alias("__parts"))
         cells, problem = _delimited(layout)
     data = pl.col(SKIP).is_null() & ~blank
     lf = lf.with_columns(pl.when(data).then(problem).alias(REJECT))
@@ -258,7 +276,7 @@ def _delimited(layout: LayoutSpec) -> tuple[list[pl.Expr], pl.Expr]:
     """The named fields of a delimited line, and why a line is ragged (or null). A delimiter
     ending the line (a|b|c|) is no extra field."""
     d = layout.delimiter or "|"
-    parts = pl.col("__raw").str.split(d)
+    parts = pl.col("__parts")
     n = parts.list.len()
     k = len(layout.columns)
     trailing = (n == k + 1) & (parts.list.last().str.strip_chars() == "")
@@ -273,28 +291,27 @@ def _named(layout: LayoutSpec) -> str:
     return "内容识别的格式" if layout.name == SHAPE else f"布局“{layout.name}”"
 
 
-def _fixed(layout: LayoutSpec, encoding: str | None, text: str
-           ) -> tuple[list[pl.Expr], pl.Expr]:
-    """The named fields of a fixed-width line (whole-column slices), and why a line does not
-    fit the widths (or null)."""
+def _fixed(layout: LayoutSpec, encoding: str | None) -> tuple[list[pl.Expr], pl.Expr]:
+    """The named fields of a fixed-width line `__cut` of `__length` (whole-column slices), and
+    why a line does not fit the widths (or null)."""
     raw = pl.col("__raw")
     offsets = [sum(layout.widths[:i]) for i in range(len(layout.widths))]
     total = sum(layout.widths)
     in_bytes = layout.width_unit == "bytes"
     unit = "字节" if in_bytes else "个字符"
-    line = _marked(raw, _byte_widths(text, encoding)) if in_bytes else raw
-    length = line.str.len_chars()
+    line, length = pl.col("__cut"), pl.col("__length")
     named = _named(layout)
-    problem = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    cases: list[pl.Expr] = []  # why the line does not fit, the first that holds
     if in_bytes:  # a field boundary inside a character: the widths are wrong for this line
         for i, off in [*enumerate(offsets), (len(offsets), total)]:
             if off == 0:
                 continue
-            what = (f"{layout.columns[i] or f'第 {i + 1} 段'} 列从这里开始" if i < len(offsets)
-                    else "各列宽度之和到此为止")
-            problem = problem.when((length > off) & (line.str.slice(off, 1) == MARK)).then(
+            col = layout.columns[i] if i < len(offsets) else None
+            what = (f"{col} 列从这里开始" if col else f"第 {i + 1} 段从这里开始"
+                    if i < len(offsets) else "各列宽度之和到此为止")
+            cases.append(pl.when((length > off) & (line.str.slice(off, 1) == MARK)).then(
                 pl.lit(f"第 {off + 1} 字节落在一个汉字的中间（{what}），按{named}的字节宽度无法"
-                       "切分这一行，请核对 widths"))
+                       "切分这一行，请核对 widths")))
     short = pl.format(f"该行长 {{}} {unit}，短于{named}各列宽度之和 {total} {unit}", length)
     if not in_bytes and (encoding or "").lower() in GB:
         gb_bytes = length + raw.str.count_matches(r"[^\x00-\x7f]")
@@ -302,28 +319,24 @@ def _fixed(layout: LayoutSpec, encoding: str | None, text: str
             short, pl.lit("（按 GBK 字节数正好合适：若银行按字节定宽，请在布局中加 units: bytes）")])
         ).otherwise(short)
     beyond = line.str.slice(total).str.replace_all(MARK, "", literal=True).str.strip_chars()
-    problem = (problem.when(length < total).then(short)
-               .when((length > total) & (beyond != "")).then(pl.format(
-                   f"该行长 {{}} {unit}，超出{named}各列宽度之和 {total} {unit}（之后还有内容）",
-                   length)))
+    cases.append(pl.when(length < total).then(short))
+    cases.append(pl.when((length > total) & (beyond != "")).then(pl.format(
+        f"该行长 {{}} {unit}，超出{named}各列宽度之和 {total} {unit}（之后还有内容）", length)))
     cells = []
     for col, off, width in zip(layout.columns, offsets, layout.widths, strict=True):
         if col:
             cell = line.str.slice(off, width)
             cells.append(cell.str.replace_all(MARK, "", literal=True) if in_bytes else cell)
-    return cells, problem.otherwise(None)
+    return cells, pl.coalesce(cases)
 
 
-def _byte_widths(text: str, encoding: str | None) -> list[tuple[str, int]]:
+def _byte_widths(text: str, encoding: str) -> list[tuple[str, int]]:
     """(character class, bytes each of its characters takes beyond one) in the file's
     encoding: GBK's double-byte characters, GB18030's four-byte ones, UTF-8's two to four."""
-    enc = (encoding or "").lower().replace("_", "-")
+    enc = encoding.lower()
     if enc in ("utf-8", "utf-8-sig", "utf8"):
         return [(r"[\x{80}-\x{7FF}]", 1), (r"[\x{800}-\x{FFFE}]", 2),
                 (r"[\x{10000}-\x{10FFFF}]", 3)]
-    if enc not in GB:
-        raise InputError(f"按字节定宽（units: bytes）只适用于 GBK、GB18030 或 UTF-8 文件，"
-                         f"这个文件按 {enc.upper() or '未知'} 编码读取；请改用 units: chars")
     wide = len(text) - len(text.encode("ascii", errors="ignore"))
     if len(text.encode(enc, errors="replace")) == len(text) + wide:
         return [(r"[^\x00-\x7F\x{FFFF}]", 1)]  # every non-ASCII character takes two bytes
@@ -378,14 +391,15 @@ def layout_verdicts(body: pl.DataFrame) -> tuple[pl.DataFrame, Verdicts]:
 # ------------------------------------------------------------------------------ choosing
 
 
-def _fit(layout: LayoutSpec, text: str, encoding: str | None) -> tuple[float, str]:
+def _fit(layout: LayoutSpec, text: str, encoding: str | None, path: Path
+         ) -> tuple[float, str]:
     """(share of the sampled data lines the layout reads, the first misfit and its reason)."""
     limit = SAMPLE_LINES + layout.skip_first + int(layout.header)
     parts = text.split("\n", limit)
     cut = len(parts) > limit  # the file goes on: its trailer is not in the sample
     sample = "\n".join(parts[:limit])
     probe = replace(layout, skip_last=0) if cut else layout
-    body = _body(_lines(sample), probe, encoding, sample)
+    body = _body(_lines(sample), probe, _marks(probe, sample, encoding, path), encoding)
     cells = [pl.col(c).is_not_null() for c in body.columns if not c.startswith("__")]
     data = body.filter(pl.col(SKIP).is_null()
                        & (pl.col(REJECT).is_not_null() | pl.any_horizontal(cells)))
@@ -397,7 +411,7 @@ def _fit(layout: LayoutSpec, text: str, encoding: str | None) -> tuple[float, st
 
 
 def _check_fit(layout: LayoutSpec, text: str, encoding: str | None, path: Path) -> None:
-    share, why = _fit(layout, text, encoding)
+    share, why = _fit(layout, text, encoding, path)
     if share < 0.5:
         raise InputError(
             f"{path.name}：按 {layout.source} 中的布局“{layout.name}”读取，大部分行对不上"
@@ -411,7 +425,7 @@ def _default_layout(defaults: list[LayoutSpec], text: str, encoding: str | None,
     if len(defaults) == 1:
         _check_fit(defaults[0], text, encoding, path)
         return defaults[0]
-    fits = [(_fit(lay, text, encoding), lay) for lay in defaults]
+    fits = [(_fit(lay, text, encoding, path), lay) for lay in defaults]
     good = [(share, lay) for (share, _), lay in fits if share >= 0.5]
     best = max((share for share, _ in good), default=0)
     top = [lay for share, lay in good if share == best]
