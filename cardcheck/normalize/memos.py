@@ -2,8 +2,9 @@
 
 Patterns come from configs/funds.yaml (`memo` per fund, `generic_memos`). The longest pattern
 found decides the fund: 农村低保金 names 农村低保, 低保金 names the family 城乡低保 (either fund).
-Periods: 2023年04月, 2023年4月, 2023-04, 2023.04, 202304, and a bare 4月/4月份 (year taken from
-the pay date: a month later than the pay month means the previous year).
+Periods: 2023年04月, 2023年4月, 2023-04, 2023.04, 202304, and a bare 4月/4月份 or 四月/十二月 (year
+taken from the pay date: a month later than the pay month means the previous year). A quarter
+(2023年1季度, 一季度) is not a month: it leaves the period empty (C05 accepts it as a period).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from cardcheck.normalize.text import clean
 
 HAN_NAME = r"^[\u4e00-\u9fff·]{2,4}$"
 COMMITTEE = r"(村委|居委|村民委员会|居民委员会|村委会|居委会)"
+# months in Chinese numerals (十一月 before 一月: the character before 月 is not the whole month)
+CN_MONTHS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+             "十": 10, "十一": 11, "十二": 12}
+CN_MONTH = r"(?:^|[^十\d一二三四五六七八九〇零])(十[一二]|[一二三四五六七八九十])月"
 
 
 def _patterns(config: Config) -> list[tuple[str, list[str]]]:
@@ -57,12 +62,14 @@ def read_memos(memos: pl.DataFrame, config: Config) -> pl.DataFrame:
         | text.str.contains(COMMITTEE)
         | text.str.contains(HAN_NAME)
     ))
-    full = (
-        text.str.extract(r"((?:19|20)\d{2})\s*(?:年|-|\.|/)\s*(?:1[0-2]|0?[1-9])", 1).cast(pl.Int32) * 100
-        + text.str.extract(r"(?:19|20)\d{2}\s*(?:年|-|\.|/)\s*(1[0-2]|0?[1-9])", 1).cast(pl.Int32)
-    )
+    # a year and month, not a year and quarter (2023年1季度)
+    ym = r"((?:19|20)\d{2})\s*(?:年|-|\.|/)\s*(1[0-2]|0?[1-9])(?:[^\d季]|$)"
+    full = text.str.extract(ym, 1).cast(pl.Int32) * 100 + text.str.extract(ym, 2).cast(pl.Int32)
     compact = text.str.extract(r"(?:^|\D)((?:19|20)\d{2}(?:0[1-9]|1[0-2]))(?:\D|$)", 1).cast(pl.Int32)
-    month_only = text.str.extract(r"(?:^|[^\d年])(1[0-2]|0?[1-9])月", 1).cast(pl.Int32)
+    month_only = pl.coalesce(
+        text.str.extract(r"(?:^|[^\d年])(1[0-2]|0?[1-9])月", 1).cast(pl.Int32),
+        text.str.extract(CN_MONTH, 1).replace_strict(CN_MONTHS, default=None,
+                                                     return_dtype=pl.Int32))
     return df.with_columns(
         generic.fill_null(True).alias("__generic"),
         pl.coalesce(full, compact).alias("__full"),

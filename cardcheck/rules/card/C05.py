@@ -2,9 +2,13 @@
 
 Finds: payments whose memo is missing; generic (代发, 工资, 转账 …, a person's or a village
 committee's name); names no fund (e.g. only 2023年04月); names a fund other than those the roll
-registers on the card; or names a month more than max_period_gap_months away from the pay
-month. One finding per (card, fund, problem), with the payments' count, months and money; the
-hub says which problem (memo:missing, memo:generic, memo:no_fund, memo:wrong_fund, memo:period).
+registers on the card; names a fund but no period (城市低保金: no month, quarter or half-year;
+one-off funds such as 临时救助 have none to name); or names a month more than
+max_period_gap_months away from the pay month. One finding per (card, fund, problem), with the
+payments' count, months and money; the hub says which problem (memo:missing, memo:generic,
+memo:no_fund, memo:wrong_fund, memo:no_period, memo:period).
+A period is a month (2023年04月, 202304, 2023.04, 4月, 四月) or one of period_words (季度 for
+quarterly funds: 2023年第一季度, 一季度; 上半年, 下半年); require_period: false drops the check.
 Why: the campaign requires every one-card payment to carry the fund's name and period so the
 beneficiary can tell what was paid for (发放摘要规范); vague memos hide wrong or duplicate
 payments.
@@ -13,6 +17,9 @@ naming the months it makes good, shows as a period gap; the evidence gives both 
 """
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 import narwhals.stable.v2 as nw
 
@@ -32,27 +39,40 @@ PROBLEMS = {
     "generic": "摘要只写通用词或人名 (如“",
     "no_fund": "摘要未写救助资金名称 (如“",
     "wrong_fund": "摘要写“",
+    "no_period": "摘要未写所属月份 (如“",
     "period": "摘要所写月份与发放月份相差 ",
 }
 
 
-def flags(gap: int) -> dict[str, nw.Expr]:
+def flags(params: dict[str, Any], one_off: list[str]) -> dict[str, nw.Expr]:
     """One boolean per problem; a payment may have several."""
     memo = nw.col("memo")
+    gap = int(params["max_period_gap_months"])
     distance = (month_index(nw.col("memo_period")) - month_index(nw.col("pay_month"))).abs()
-    return {
+    out = {
         "missing": memo.is_null(),
         "generic": ~memo.is_null() & nw.col("memo_generic"),
         "no_fund": ~memo.is_null() & ~nw.col("memo_generic") & (nw.col("memo_funds") == 0),
         "wrong_fund": (nw.col("memo_funds") > 0) & ~nw.col("matched")
         & ~nw.col("n_funds").is_null(),
+        "no_period": nw.lit(False),
         "period": ~nw.col("memo_period").is_null() & (distance > gap),
     }
+    if params["require_period"]:
+        words = [w for w in params["period_words"] if w]
+        named = memo.str.contains("|".join(re.escape(w) for w in words)) if words \
+            else nw.lit(False)
+        # a fund named, no month read and no period word; a one-off fund has no period
+        out["no_period"] = (~nw.col("memo_generic") & (nw.col("memo_funds") > 0)
+                            & nw.col("memo_period").is_null() & ~named
+                            & ~nw.col("memo_fund").is_in(one_off).fill_null(False))
+    return out
 
 
 def check(ctx: Context) -> nw.LazyFrame:
     cfg, roll = ctx.config, ctx.table("roll")
-    gap = int(ctx.params["max_period_gap_months"])
+    one_off = [f.name for f in cfg.funds.values() if f.one_off]
+    problems = flags(ctx.params, one_off)
     funds = card_funds(roll, cfg).group_by("card_no").agg(
         nw.col("n_funds").min(), nw.col("fund").min().alias("roll_fund"),
         nw.col("fund").max().alias("roll_fund_max"))
@@ -61,7 +81,7 @@ def check(ctx: Context) -> nw.LazyFrame:
     distance = (month_index(nw.col("memo_period")) - month_index(nw.col("pay_month"))).abs()
     # one pass over the payments: their problems as a list, exploded to (payment, problem)
     listed = nw.concat_str([nw.when(flag.fill_null(False)).then(nw.lit(name + ","))
-                            .otherwise(nw.lit("")) for name, flag in flags(gap).items()])
+                            .otherwise(nw.lit("")) for name, flag in problems.items()])
     # only payments that can show a problem go through the attribution: those with a problem
     # of their own, and those on cards where some memo naming a fund pays none of the card's
     wrong_cards = (
@@ -70,7 +90,7 @@ def check(ctx: Context) -> nw.LazyFrame:
         .join(funds.select("card_no"), on="card_no", how="semi")
         .select("card_no").unique().with_columns(_wrong=nw.lit(True))
     )
-    own = [f.fill_null(False) for k, f in flags(gap).items() if k != "wrong_fund"]
+    own = [f.fill_null(False) for k, f in problems.items() if k != "wrong_fund"]
     pays = (ctx.table("payments").join(wrong_cards, on="card_no", how="left")
             .filter(nw.any_horizontal(nw.col("_wrong").fill_null(False), *own, ignore_nulls=True))
             .drop("_wrong"))
@@ -80,7 +100,7 @@ def check(ctx: Context) -> nw.LazyFrame:
         .with_columns(matched=~nw.col("fund").is_null())
         .with_columns(fund=nw.col("fund").fill_null(
             nw.when(nw.col("n_funds") == 1).then(nw.col("roll_fund"))))
-        .filter(nw.any_horizontal(*(f.fill_null(False) for f in flags(gap).values()),
+        .filter(nw.any_horizontal(*(f.fill_null(False) for f in problems.values()),
                                   ignore_nulls=True))
         .with_columns(problem=listed.str.split(","), gap=distance.fill_null(0).cast(nw.Int64))
         .select(*keep, "problem")
@@ -105,9 +125,10 @@ def check(ctx: Context) -> nw.LazyFrame:
         nw.col("roll_fund")).otherwise(nw.concat_str([nw.col("roll_fund"), nw.lit(" 等")]))
     detail = (
         nw.when(nw.col("problem") == "missing").then(nw.lit(PROBLEMS["missing"]))
-        .otherwise(nw.when(nw.col("problem").is_in(["generic", "no_fund"])).then(
+        .otherwise(nw.when(nw.col("problem").is_in(["generic", "no_fund", "no_period"])).then(
             nw.concat_str([
                 nw.when(nw.col("problem") == "generic").then(nw.lit(PROBLEMS["generic"]))
+                .when(nw.col("problem") == "no_period").then(nw.lit(PROBLEMS["no_period"]))
                 .otherwise(nw.lit(PROBLEMS["no_fund"])), example, nw.lit("”)")]))
         .otherwise(nw.when(nw.col("problem") == "wrong_fund").then(
             nw.concat_str([nw.lit(PROBLEMS["wrong_fund"]), example,
@@ -142,5 +163,6 @@ RULE = Rule(
     needs={"payments": ("card_no", "amount", "pay_date", "memo"), "roll": ("card_no", "fund")},
     check=check,
     doc=__doc__ or "",
-    defaults={"max_period_gap_months": 3},
+    defaults={"max_period_gap_months": 3, "require_period": True,
+              "period_words": ["季度", "上半年", "下半年"]},
 )
