@@ -45,16 +45,19 @@ class RunResult:
         return [r for r in self.runs if r.status != "ran"]
 
 
-def missing_inputs(rule: Rule, frames: dict[str, pl.DataFrame]) -> list[str]:
-    """Every table or column a rule needs that this run lacks, all at once."""
+def missing_inputs(rule: Rule, frames: dict[str, pl.DataFrame],
+                   unusable: dict[str, str] | None = None) -> list[str]:
+    """Every table or column a rule needs that this run lacks, all at once. `unusable`: tables
+    whose files were read but gave no usable row, with why."""
+    unusable = unusable or {}
     gaps = []
     for table, columns in rule.needs.items():
         df = frames.get(table)
         if df is None:
             gaps.append(f"no {table} file")
             continue
-        if df.height == 0:  # given, but no row could be used: as good as absent
-            gaps.append(f"{table} has no usable rows (every row rejected or skipped)")
+        if table in unusable:  # given, but no row could be used: as good as absent
+            gaps.append(unusable[table])
             continue
         empty_cols = [c for c in columns if c not in df.columns or
                       (df.height > 0 and df.get_column(c).null_count() == df.height)]
@@ -97,8 +100,11 @@ def run_rules(
     engine: Engine | None = None,
     select: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    unusable: dict[str, str] | None = None,
 ) -> RunResult:
-    """Run the chosen rules (all by default) over the canonical frames present in this run."""
+    """Run the chosen rules (all by default) over the canonical frames present in this run.
+    `unusable`: tables read from files that gave no usable row (the rules needing them do not
+    run, with that reason)."""
     engine = engine or Engine()
     rules = catalogue(config)
     if select is not None:
@@ -112,7 +118,7 @@ def run_rules(
         if not rule.enabled(config):
             runs.append(RuleRun(rule.code, rule.name, "disabled", "enabled: false in config"))
             continue
-        gaps = missing_inputs(rule, frames)
+        gaps = missing_inputs(rule, frames, unusable)
         if gaps:
             runs.append(RuleRun(rule.code, rule.name, "skipped", "; ".join(gaps)))
             continue

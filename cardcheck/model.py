@@ -48,6 +48,8 @@ ROLL = {
     # a member roll's head of household, as the row gives them (the member is name/id_number)
     "head_name": pl.String,
     "head_id": pl.String,
+    # why the row's card number was dropped (E09 reports it): it could not be trusted
+    "card_damage": pl.String,
 }
 
 # Rolls of other regions (E07) have the roll's columns and the region they came from.

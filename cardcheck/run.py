@@ -226,7 +226,7 @@ def run_check(options: CheckOptions) -> ExitCode:
         try:
             with timer.stage("rules"):
                 result = run_rules(inputs.frames, config, engine=engine, select=select,
-                                   progress=progress.step)
+                                   progress=progress.step, unusable=inputs.unusable())
             if options.parquet:
                 with timer.stage("parquet (engine)"):
                     written = parquet_for_direct_run(options, engine, result.findings,

@@ -334,7 +334,7 @@ def test_dates_in_the_future_or_before_1900(tmp_path: Path) -> None:
                                  ["payments.csv", "4", "发放日期", "1899-06-10", reason]]
 
 
-def test_negative_and_absurd_amounts_are_rejected_not_loaded(tmp_path: Path) -> None:
+def test_negative_and_absurd_amounts_are_rejected_or_dropped(tmp_path: Path) -> None:
     payments = PAYMENTS + (
         "6217000000000001,张三,-300,2023年05月农村低保,2023-05-10\n"
         "6217000000000001,张三,\"1,000,000.01\",2023年06月农村低保,2023-06-10\n"
@@ -344,13 +344,15 @@ def test_negative_and_absurd_amounts_are_rejected_not_loaded(tmp_path: Path) -> 
                    .replace("-50", "100001") + "\n")
     assert result.exit_code == 0, result.output
     assert rejects(tmp_path) == [
-        ["roll.csv", "2", "月保障金额", "'-50", "金额为负数"],
-        ["roll.csv", "3", "月保障金额", "100001", "金额超过 100,000 元，不合常理"],
+        # the roll's approved amount is not the row's key: the beneficiary loads without it
+        ["roll.csv", "2", "月保障金额", "'-50", "字段已置空，行已载入：金额为负数"],
+        ["roll.csv", "3", "月保障金额", "100001", "字段已置空，行已载入：金额超过 100,000 元，不合常理"],
         ["payments.csv", "3", "金额", "'-300", "金额为负数"],
         ["payments.csv", "4", "金额", "1,000,000.01", "金额超过 1,000,000 元，不合常理"],
         ["payments.csv", "5", "金额", "99999999999999999", "金额位数过多"],
     ]
-    assert [counts(tmp_path, k)["loaded"] for k in ("roll", "payments")] == [0, 1]
+    assert [counts(tmp_path, k)["loaded"] for k in ("roll", "payments")] == [2, 1]
+    assert counts(tmp_path, "roll")["dropped"] == 2
 
 
 # ------------------------------------------------------------------ the run goes on, with a warning

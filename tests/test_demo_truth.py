@@ -68,7 +68,7 @@ def test_counts_add_up_for_every_demo_file(demo_run) -> None:
         assert c["read"] == c["loaded"] + c["rejected"] + c["skipped"], c
         assert c["loaded"] > 0, c
     rejects = pl.read_csv(folder / "out" / "rejects.csv", infer_schema=False)
-    assert rejects.height == sum(c["rejected"] for c in counts)
+    assert rejects.height == sum(c["rejected"] + c.get("dropped", 0) for c in counts)
 
 
 def test_rule_totals_reconcile_with_findings_file(demo_run) -> None:

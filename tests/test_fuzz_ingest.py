@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from cardcheck.config import load_config
 from cardcheck.errors import CardcheckError
 from cardcheck.ingest import load_file
+from cardcheck.ingest.values import DROPPED
 from cardcheck.model import SCHEMAS
 from cardcheck.normalize.cards import card_problem, clean_card
 from cardcheck.normalize.dates import parse_date, parse_datetime
@@ -57,13 +58,18 @@ def consistent(loaded, kind: str) -> None:
     c = loaded.counts
     assert c.read == c.loaded + c.rejected + c.skipped
     assert c.loaded == loaded.frame.height
-    assert c.rejected == loaded.rejects.height
+    assert c.rejected + c.dropped == loaded.rejects.height
     assert sum(c.skipped_reasons.values()) == c.skipped
     assert loaded.frame.columns == list(SCHEMAS[kind])
     assert all(loaded.frame.schema[c] == t for c, t in SCHEMAS[kind].items())
-    lines = loaded.frame.get_column("source_line").to_list() + loaded.rejects.get_column(
-        "line").to_list()
+    dropped = loaded.rejects.get_column("reason").str.starts_with(DROPPED)
+    hard = loaded.rejects.filter(~dropped).get_column("line").to_list()
+    lines = loaded.frame.get_column("source_line").to_list() + hard
     assert len(set(lines)) == len(lines)  # a row is loaded or rejected, once
+    # a row loaded without a damaged field has one line in the rejects saying so
+    soft = loaded.rejects.filter(dropped).get_column("line").to_list()
+    assert len(set(soft)) == len(soft) == c.dropped
+    assert set(soft) <= set(loaded.frame.get_column("source_line").to_list())
 
 
 @settings(max_examples=40, **FUZZ)

@@ -106,12 +106,12 @@ def test_load_inputs_concatenates_and_reports_progress() -> None:
     }, CONFIG, progress=seen.append)
     assert isinstance(got, Inputs)
     assert sorted(got.frames) == ["deaths", "payments", "roll"]
-    assert got.frames["roll"].height == 5
+    assert got.frames["roll"].height == 9
     assert got.frames["roll"].get_column("source_file").unique(maintain_order=True).to_list() == [
         "roll_gbk.csv", "roll_fullwidth.csv"]
     assert [c.file for c in got.counts] == ["roll_gbk.csv", "roll_fullwidth.csv",
                                             "payments_bom.csv", "deaths_legacy.xls"]
-    assert got.rejects.height == sum(c.rejected for c in got.counts) == 12
+    assert got.rejects.height == sum(c.rejected + c.dropped for c in got.counts) == 12
     assert got.rejects.columns == ["file", "sheet", "line", "column", "value", "reason"]
     assert seen == ["reading roll: roll_gbk.csv", "reading roll: roll_fullwidth.csv",
                     "reading payments: payments_bom.csv", "reading deaths: deaths_legacy.xls"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 
@@ -20,7 +21,7 @@ def load(name: str, kind: str, config=CONFIG) -> Loaded:
     c = loaded.counts
     assert c.read == c.loaded + c.rejected + c.skipped, c
     assert c.skipped == sum(c.skipped_reasons.values())
-    assert loaded.frame.height == c.loaded and loaded.rejects.height == c.rejected
+    assert loaded.frame.height == c.loaded and loaded.rejects.height == c.rejected + c.dropped
     return loaded
 
 
@@ -36,8 +37,10 @@ def test_gbk_roll_with_title_blanks_total_and_footer() -> None:
     got = load("roll_gbk.csv", "roll")
     assert got.counts == FileCounts(
         file="roll_gbk.csv", kind="roll", format="csv", encoding="gbk", header_line=3, read=13,
-        loaded=3, rejected=6, skipped=4,
+        loaded=7, rejected=2, skipped=4,
         skipped_reasons={"blank": 2, "total (合计)": 1, "footer (制表人)": 1}, title_lines=2)
+    assert got.counts.dropped == 4
+    # a damaged amount or start date is dropped and the row loads: the beneficiary stays
     assert rows(got.frame, "source_line", "name", "id_number", "id_status", "fund",
                 "monthly_amount", "start_date", "card_no") == [
         (4, "张三", "14112519500101009X", "ok", "农村低保", 123450, dt.date(2019, 4, 15),
@@ -46,14 +49,21 @@ def test_gbk_roll_with_title_blanks_total_and_footer() -> None:
          "6217000000000001"),
         (7, "王五", "141125197003030034", "ok", "特困供养", 60000, dt.date(2019, 4, 15),
          "6217000000000002"),
+        (10, "钱七", "141125195001010014", "ok", "农村低保", None, dt.date(2019, 4, 15),
+         "6217000000000005"),
+        (11, "孙八", "141125196002020024", "ok", "农村低保", None, dt.date(2019, 4, 15),
+         "6217000000000006"),
+        (12, "周九", "141125197003030034", "ok", "农村低保", 30000, None, "6217000000000007"),
+        (13, "吴十", "141125198004040044", "ok", "农村低保", 30000, None, "6217000000000008"),
     ]
+    dropped = "字段已置空，行已载入："
     assert rejects(got) == [
         (8, "救助类别", "外星补贴", "未知的救助类别“外星补贴”（configs/funds.yaml 中没有这个名称或别名）"),
         (9, "身份证号/姓名", "", "既无身份证号也无姓名"),
-        (10, "月保障金额", "-300", "金额为负数"),
-        (11, "月保障金额", "200000", "金额超过 100,000 元，不合常理"),
-        (12, "保障起始日期", "1899-12-01", "日期早于1900年或晚于一年之后，不合常理"),
-        (13, "保障起始日期", "2019-13-45", "无法识别的日期"),
+        (10, "月保障金额", "-300", dropped + "金额为负数"),
+        (11, "月保障金额", "200000", dropped + "金额超过 100,000 元，不合常理"),
+        (12, "保障起始日期", "1899-12-01", dropped + "日期早于1900年或晚于一年之后，不合常理"),
+        (13, "保障起始日期", "2019-13-45", dropped + "无法识别的日期"),
     ]
     assert set(got.rejects.get_column("file")) == {"roll_gbk.csv"}
 
@@ -101,11 +111,26 @@ def test_xlsx_numbers_lose_digits_and_leading_empty_rows_keep_excel_lines() -> N
          "13800000001", None),
         (6, "6217000000000002", "王五", "141125197003030000", "precision_lost",
          dt.date(2019, 4, 15), "13800000002", "141125198004040044"),
+        # a 16-digit card a program wrote as a number cell is exact (below 2^53): kept
+        (7, "6217000000000003", "赵六", "141125198004040044", "ok", dt.date(2019, 4, 15), None,
+         None),
         (8, "6217000000000004", "阿卜杜·艾力", "141125196002020024", "upgraded15",
          dt.date(2019, 4, 15), None, None),
     ]
-    assert rejects(got) == [
-        (7, "卡号", "6217000000000003", "卡号在 Excel 中以数字存储，超过 15 位的数字已丢失，无法使用")]
+    assert rejects(got) == []
+
+
+@pytest.mark.parametrize("value, lost", [
+    (6217000011112222, False), (6217000011112220, True), (9007199254740993, True),
+    (6217997762742367687, True), (621700001111222, False)])
+def test_card_number_cells_read_exactly_or_flagged(tmp_path: Path, value: int, lost: bool) -> None:
+    wb = openpyxl.Workbook()
+    wb.active.append(["卡号", "户名"])
+    wb.active.append([value, "张三"])
+    wb.save(tmp_path / "a.xlsx")
+    got = load_file(tmp_path / "a.xlsx", "accounts", load_config(None))
+    assert got.frame.get_column("card_no").to_list() == ([] if lost else [str(value)])
+    assert got.counts.rejected == (1 if lost else 0)
 
 
 def test_legacy_xls_with_numeric_id_and_serial_date() -> None:

@@ -262,3 +262,43 @@ def test_inspect_goes_on_past_a_file_it_cannot_read(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "a.csv: cannot be read" in result.output
     assert "b.csv  [accounts]" in result.output
+
+
+def test_a_table_whose_every_row_was_rejected_counts_as_absent(tmp_path: Path) -> None:
+    from cardcheck.engine import run_rules
+    from cardcheck.ingest import load_inputs
+
+    (tmp_path / "roll.csv").write_text(
+        "姓名,身份证号,救助类别\n杨海,141125197312051779,外星补贴\n", encoding="utf-8")
+    (tmp_path / "pay.csv").write_text(
+        "发放日期,卡号,金额\n2023-01-05,6217000000000001,80\n", encoding="utf-8")
+    inputs = load_inputs({"roll": [tmp_path / "roll.csv"], "payments": [tmp_path / "pay.csv"]},
+                         CONFIG)
+    assert inputs.unusable() == {"roll": "roll (roll.csv) has no usable rows: 1 read, 1 rejected "
+                                         "(see rejects.csv)"}
+    result = run_rules(inputs.frames, CONFIG, select=["P01", "E09"], unusable=inputs.unusable())
+    assert sorted((r.code, r.status, r.reason) for r in result.runs) == [
+        ("E09", "skipped", "roll (roll.csv) has no usable rows: 1 read, 1 rejected "
+                           "(see rejects.csv)"),
+        ("P01", "skipped", "roll (roll.csv) has no usable rows: 1 read, 1 rejected "
+                           "(see rejects.csv)")]
+
+
+def test_damaged_card_keeps_the_beneficiary_and_is_an_e09_finding(tmp_path: Path) -> None:
+    from cardcheck.engine import run_rules
+    from cardcheck.ingest import load_inputs
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "救助类别", "银行卡号"])
+    wb.active.append(["杨海", ROWS[0][4], "农村低保", 6217997762742367687])  # 19 digits: cut
+    wb.active.append(["李琴", ROWS[2][4], "特困人员供养", 6217000011112222])  # 16 digits: exact
+    wb.save(tmp_path / "roll.xlsx")
+    inputs = load_inputs({"roll": [tmp_path / "roll.xlsx"]}, CONFIG)
+    roll = inputs.frames["roll"]
+    assert roll.select("name", "card_no").rows() == [("杨海", None), ("李琴", "6217000011112222")]
+    assert inputs.counts[0].dropped == 1 and inputs.counts[0].rejected == 0
+    assert inputs.rejects.select("line", "column", "reason").rows() == [
+        (2, "银行卡号", "字段已置空，行已载入：卡号在 Excel 中被存成数字，超过 15 位的数字已丢失，无法使用")]
+    found = run_rules(inputs.frames, CONFIG, select=["E09"]).findings
+    assert found.filter(pl.col("hub") == "card_damaged").select("hub", "id_number", "name").rows() == [
+        ("card_damaged", ROWS[0][4], "杨海")]

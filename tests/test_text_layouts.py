@@ -90,7 +90,7 @@ def load(path: Path, cfg, kind: str = "payments") -> Loaded:
     c = loaded.counts
     assert c.read == c.loaded + c.rejected + c.skipped, c
     assert c.skipped == sum(c.skipped_reasons.values())
-    assert loaded.frame.height == c.loaded and loaded.rejects.height == c.rejected
+    assert loaded.frame.height == c.loaded and loaded.rejects.height == c.rejected + c.dropped
     return loaded
 
 

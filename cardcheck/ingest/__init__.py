@@ -51,6 +51,8 @@ class FileCounts:
     sheets: list[str] = field(default_factory=list, compare=False)  # the sheets read, in order
     ignored_sheets: list[tuple[str, str]] = field(default_factory=list, compare=False)
     ignored_headers: list[tuple[str, str]] = field(default_factory=list, compare=False)
+    # rows loaded with a damaged field emptied (each also a line in rejects.csv), among `loaded`
+    dropped: int = field(default=0, compare=False)
 
 
 @dataclass
@@ -67,6 +69,19 @@ class Inputs:
     frames: dict[str, pl.DataFrame]
     rejects: pl.DataFrame
     counts: list[FileCounts]
+
+    def unusable(self) -> dict[str, str]:
+        """Tables whose files were read but loaded no row, with why (for the rules' "not run")."""
+        out: dict[str, str] = {}
+        for kind, frame in self.frames.items():
+            files = [c for c in self.counts if c.kind == kind]
+            if frame.height == 0 and files:
+                read = sum(c.read for c in files)
+                rejected = sum(c.rejected for c in files)
+                names = "、".join(c.file for c in files)
+                out[kind] = (f"{kind} ({names}) has no usable rows: {read} read, {rejected} "
+                             "rejected (see rejects.csv)")
+        return out
 
 
 def spec_for(kind: str, config: Config) -> TableSpec:
@@ -107,18 +122,20 @@ def load_file(path: Path, kind: str, config: Config) -> Loaded:
         lines.append(table.line_offset + mapping.header_index + 1)
     ok = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
     rej = pl.concat(rejects, how="vertical") if len(rejects) > 1 else rejects[0]
+    dropped = int(rej.get_column("dropped").sum())
     first = chosen[0][1]
     ok = _finish(ok, kind, spec, path, first, config)
     counts = FileCounts(
         file=path.name, kind=kind, format=grid.format, encoding=grid.encoding,
-        header_line=lines[0], read=read, loaded=ok.height, rejected=rej.height,
+        header_line=lines[0], read=read, loaded=ok.height, rejected=rej.height - dropped,
         skipped=len(skipped), skipped_reasons=dict(Counter(skipped)),
         title_lines=lines[0] - 1 - (len(first.header_rows) - 1 if first.header_rows else 0),
         sheets=[t.sheet for t, _ in chosen if t.sheet is not None],
         ignored_sheets=ignored,
         ignored_headers=list(dict.fromkeys(h for _, m in chosen for h in m.ignored)),
+        dropped=dropped,
     )
-    return Loaded(ok, rej.cast(REJECTS), counts,  # type: ignore[arg-type]
+    return Loaded(ok, rej.select(list(REJECTS)).cast(REJECTS), counts,  # type: ignore[arg-type]
                   [(t.sheet, m) for t, m in chosen])
 
 
@@ -169,7 +186,7 @@ def _load_table(table: Table, grid: Grid, mapping: Mapping, kind: str, config: C
     sheet = pl.lit(table.sheet if len(grid.tables) > 1 or grid.format in ("xlsx", "xls")
                    else None, dtype=pl.String)
     rej = rej.select(pl.lit(path.name).alias("file"), sheet.alias("sheet"), "line", "column",
-                     "value", "reason")
+                     "value", "reason", pl.col("dropped").fill_null(False))
     return ok, rej, skipped, body.height
 
 

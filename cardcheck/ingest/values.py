@@ -310,19 +310,41 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
     def header(col: str) -> str:
         return labels.get(col) or headers.get(col, col)
 
-    pcols = [f"__p_{c}" for c in problems]
-    rejected = pl.any_horizontal([pl.col(p).is_not_null() for p in pcols]) if pcols else pl.lit(False)
-    df = lf.with_columns(rejected.alias("__rejected")).collect()
-    rej = df.lazy().filter(pl.col("__rejected")).select(
-        pl.col("__line").alias("line"),
-        pl.concat_str([pl.when(pl.col(f"__p_{c}").is_not_null()).then(pl.lit(_label(c, header)))
-                       for c in problems], separator="；", ignore_nulls=True).alias("column"),
-        pl.concat_str([pl.when(pl.col(f"__p_{c}").is_not_null()).then(_raw(c, cols))
-                       for c in problems], separator="；", ignore_nulls=True).alias("value"),
-        pl.concat_str([pl.col(p) for p in pcols], separator="；", ignore_nulls=True).alias("reason"),
-    ).collect() if pcols else pl.DataFrame(schema={"line": pl.Int64, "column": pl.String,
-                                                   "value": pl.String, "reason": pl.String})
-    ok = df.lazy().filter(~pl.col("__rejected")).with_columns([_value(c, kind) for c in cols])
+    hard = [c for c in problems if _hard(c, kind, required)]
+    soft = [c for c in problems if c not in hard]
+    rejected = pl.any_horizontal([pl.col(f"__p_{c}").is_not_null() for c in hard]) \
+        if hard else pl.lit(False)
+    dropped = pl.any_horizontal([pl.col(f"__p_{c}").is_not_null() for c in soft]) \
+        if soft else pl.lit(False)
+    df = lf.with_columns(rejected.alias("__rejected"), (~rejected & dropped).alias("__dropped")
+                         ).collect()
+
+    def lines(rows: pl.LazyFrame, which: list[str], prefix: str, flag: bool) -> pl.LazyFrame:
+        reason = pl.concat_str([pl.col(f"__p_{c}") for c in which], separator="；",
+                               ignore_nulls=True)
+        return rows.select(
+            pl.col("__line").alias("line"),
+            pl.concat_str([pl.when(pl.col(f"__p_{c}").is_not_null()).then(pl.lit(_label(c, header)))
+                           for c in which], separator="；", ignore_nulls=True).alias("column"),
+            pl.concat_str([pl.when(pl.col(f"__p_{c}").is_not_null()).then(_raw(c, cols))
+                           for c in which], separator="；", ignore_nulls=True).alias("value"),
+            (pl.lit(prefix) + reason if prefix else reason).alias("reason"),
+            pl.lit(flag).alias("dropped"),
+        )
+
+    parts = []
+    if problems:
+        parts.append(lines(df.lazy().filter(pl.col("__rejected")), problems, "", False))
+    if soft:
+        parts.append(lines(df.lazy().filter(pl.col("__dropped")), soft, DROPPED, True))
+    rej = pl.concat([p.collect() for p in parts], how="vertical") if parts else pl.DataFrame(
+        schema={"line": pl.Int64, "column": pl.String, "value": pl.String, "reason": pl.String,
+                "dropped": pl.Boolean})
+    ok = df.lazy().filter(~pl.col("__rejected")).with_columns(
+        [_value(c, kind, f"__p_{c}" if c in soft or f"bad_{c}" in soft else None,
+                f"__p_bad_{c}" if f"bad_{c}" in soft else None) for c in cols])
+    if kind in ("roll", "other_roll") and "card_no" in soft:  # for E09: the card to correct
+        ok = ok.with_columns(pl.col("__p_card_no").alias("card_damage"))
     if kind == "transactions" and "direction" not in cols and "__v_direction" in df.columns:
         ok = ok.with_columns(pl.col("__v_direction").alias("direction"))
     ok = ok.with_columns([pl.col(f"__s_{col}").alias(status) for col, status in ID_COLUMNS.items()
@@ -330,6 +352,24 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
     names = ok.collect_schema().names()
     keep = [c for c in names if not c.startswith("__")] + ["__line"]
     return ok.select(keep).collect(), rej
+
+
+# a damaged cell the row can do without: the row loads with the field empty, and rejects.csv
+# has a line for it beginning with this
+DROPPED = "字段已置空，行已载入："
+# kinds whose rows load without a damaged secondary field; a reference list's row is only as
+# good as its dates (a death without its date would be a death before every payment)
+SOFT_KINDS = ("roll", "other_roll", "accounts", "payments", "transactions")
+
+
+def _hard(problem: str, kind: str, required: tuple[str, ...]) -> bool:
+    """A problem that makes the row unusable: a key column's, a required column's, the sign of a
+    transaction, anything in a reference list."""
+    if problem.startswith("key_") or problem == "__sign" or kind not in SOFT_KINDS:
+        return True
+    col = problem.removeprefix("bad_")
+    keys = {c for group, _ in KEYS.get(kind, []) for c in group}
+    return col in keys or col in required or (kind == "transactions" and col == "direction")
 
 
 def _damaged_cells(df: pl.DataFrame, cols: list[str]) -> tuple[pl.DataFrame, list[str]]:
@@ -387,11 +427,16 @@ def _raw(col: str, cols: list[str]) -> pl.Expr:
     return pl.col(col)
 
 
-def _value(col: str, kind: str) -> pl.Expr:
-    """The canonical value of a column (computed as __v_<col>); IDs are normalised later."""
+def _value(col: str, kind: str, problem: str | None = None, damage: str | None = None
+           ) -> pl.Expr:
+    """The canonical value of a column (computed as __v_<col>); IDs are normalised later. With
+    `problem`/`damage` (a field the row loads without), null where the cell had one."""
     if col in ID_COLUMNS:
         return pl.col(col)
     v = pl.col(f"__v_{col}")
+    for p in (problem, damage):
+        if p is not None:
+            v = pl.when(pl.col(p).is_null()).then(v)
     if col == "filed":
         v = v == "Y"
     if col == "amount" and kind == "transactions":

@@ -13,6 +13,7 @@ import polars as pl
 from cardcheck.normalize.text import squeeze
 
 SCIENTIFIC = r"^[+-]?\d+(\.\d+)?E[+-]?\d+$"
+EXACT_BELOW = str(2 ** 53)  # 9007199254740992: a 16-digit number cell up to it is exact
 
 
 def clean_card(expr: pl.Expr) -> pl.Expr:
@@ -36,9 +37,13 @@ def card_problem(expr: pl.Expr, numeric: pl.Expr | None = None) -> pl.Expr:
         pl.lit("卡号以科学计数法存储（如 6.217E+15），位数已丢失，无法使用")
     )
     if numeric is not None:
-        lost = numeric.fill_null(False) & c.str.contains(r"^\d{16,}$")
+        # a number cell is exact below 2^53 (a program wrote it); what Excel cut when a person
+        # typed it ends in 0 past the 15th digit, and 17+ digits never survive as a number
+        n = c.str.len_chars()
+        lost = numeric.fill_null(False) & c.str.contains(r"^\d{16,}$") & (
+            (n >= 17) | c.str.ends_with("0") | ((n == 16) & (c >= EXACT_BELOW)))
         reason = reason.when(lost).then(
-            pl.lit("卡号在 Excel 中以数字存储，超过 15 位的数字已丢失，无法使用")
+            pl.lit("卡号在 Excel 中被存成数字，超过 15 位的数字已丢失，无法使用")
         )
     return reason.otherwise(None)
 

@@ -2,7 +2,7 @@
 
 Finds: on the roll and in the bank's accounts, ID numbers whose GB 11643 check digit fails, whose
 birth date does not exist, whose shape is wrong, or whose digits Excel lost by storing them as a
-number (medium); roll rows with no ID at all (medium); usable IDs whose first two digits are no
+number (medium); roll rows whose card number Excel cut the same way (the row loads without it); roll rows with no ID at all (medium); usable IDs whose first two digits are no
 province (warning); and one usable ID under different names: twice on the roll, or on the roll
 and in the bank's accounts (holder) or payments (account name). One finding per ID and problem.
 Why: a wrong ID defeats every cross-check (deaths, prison, payroll, other counties' rolls), and
@@ -143,9 +143,26 @@ def _odd(side: nw.LazyFrame, ids: nw.LazyFrame, pairs: nw.LazyFrame, ctx: Contex
     )
 
 
+def _card_findings(ctx: Context) -> list[nw.LazyFrame]:
+    """Roll rows whose card number could not be trusted (Excel stored it as a number and cut
+    its digits): the row loaded without it; one finding per person, for a clerk to correct."""
+    roll = ctx.table("roll")
+    if "card_damage" not in roll.collect_schema().names():
+        return []
+    damaged = roll.filter(~nw.col("card_damage").is_null())
+    return [damaged.group_by("id_number", "household_id").agg(
+        *[nw.col(c).min() for c in PERSON if c != "household_id"],
+        nw.col("card_damage").min()).with_columns(
+        problem=nw.lit("card_damaged"), severity=nw.lit("medium"),
+        evidence=nw.concat_str([nw.lit("名册中 "), text(nw.col("name")), nw.lit(" 的银行卡号无法使用（"),
+                                nw.col("card_damage"), nw.lit("），请按银行记录更正")]),
+    )]
+
+
 def check(ctx: Context) -> nw.LazyFrame:
     cols = ["id_number", "problem", "severity", "evidence", *PERSON]
-    parts = [_status_findings(ctx), _missing_findings(ctx), *_name_findings(ctx)]
+    parts = [_status_findings(ctx), _missing_findings(ctx), *_name_findings(ctx),
+             *_card_findings(ctx)]
     return nw.concat([p.select(cols) for p in parts]).with_columns(
         hub=nw.col("problem"), amount=nw.lit(0).cast(nw.Int64))
 
