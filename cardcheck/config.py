@@ -197,7 +197,8 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
         _expect(isinstance(codes, dict), label, f"tables.{kind}.codes", "a mapping", codes)
         coded: dict[str, dict[str, tuple[str, ...]]] = {}
         for col, table in codes.items():
-            _expect(col in columns, label, f"tables.{kind}.codes", "names of its columns", col)
+            _expect(col.split(".", 1)[0] in columns, label, f"tables.{kind}.codes",
+                    "names of its columns (or column.header)", col)
             _expect(isinstance(table, dict) and table, label, f"tables.{kind}.codes.{col}",
                     "a mapping of values to lists of codes", table)
             coded[col] = {str(v): _str_list([str(w) for w in words] if isinstance(words, list)

@@ -31,7 +31,8 @@ UNIT_WORDS = re.compile(r"^(人民币)?(元|分|万元)([/每](人|户)?[·.]?(�
 # a table read without these columns can still be used: the sign of the amount gives direction
 OPTIONAL_REQUIRED = {"transactions": {"direction"}}
 # canonical columns a table can do without when another column stands in for them
-STAND_INS = {"transactions": {"amount": ("credit_amount", "debit_amount")}}
+STAND_INS = {"transactions": {"amount": ("credit_amount", "debit_amount"),
+                              "txn_time": ("txn_date",)}}
 # (table, column, stand-in): when `column` is not in the header, `stand-in`'s cell is read as it
 ROLES = {
     "roll": {"name": "head_name", "id_number": "head_id"},

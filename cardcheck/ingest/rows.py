@@ -68,7 +68,8 @@ def skip_reason(cells: list[str], headers: list[list[str]]) -> pl.Expr:
         pl.when(filled == 0).then(pl.lit(BLANK))
         .when(any_match(TOTAL_RE)).then(pl.lit(TOTAL))
         .when(any_match(FOOTER_RE)).then(pl.lit(FOOTER))
-        .when((filled <= 2) & any_match(PAGE_RE)).then(pl.lit(PAGE))
+        .when(any_match(PAGE_RE) & ((filled <= 2) | pl.all_horizontal(
+            [t.is_null() | t.str.contains(PAGE_RE) for t in texts]))).then(pl.lit(PAGE))
         .when(repeated).then(pl.lit(REPEATED))
         .when(_column_numbers(texts)).then(pl.lit(COLUMN_NUMBERS))
         .when((filled == 1) & any_match(NOTE_RE)).then(pl.lit(NOTE))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cardcheck.config import Config
+from cardcheck.ingest.header import header_key
 from cardcheck.model import ID_MISSING
 from cardcheck.normalize.cards import card_problem, clean_card
 from cardcheck.normalize.dates import (
@@ -190,7 +191,7 @@ def _parse_distinct(rows: pl.LazyFrame, col: str, extra: tuple[str, ...],
 
 
 def _reader(col: str, kind: str, config: Config, units: dict[str, str], columns: list[str],
-            codes: dict[str, dict[str, tuple[str, ...]]] | None = None
+            codes: dict[str, dict[str, tuple[str, ...]]] | None = None, header: str = ""
             ) -> tuple[Parser, Fast | None, tuple[str, ...]]:
     """(full parser, fast path, extra key columns) of a column, by what it holds."""
     if col in CARD_COLUMNS:
@@ -212,7 +213,9 @@ def _reader(col: str, kind: str, config: Config, units: dict[str, str], columns:
     if col == "fund" and kind in ("roll", "other_roll"):
         return (lambda e: _fund(e, config)), _canonical_funds(config), ()
     if col == "direction":
-        table = {k: list(v) for k, v in (codes or {}).get("direction", DIRECTIONS).items()}
+        codes = codes or {}
+        by_header = codes.get(f"direction.{header_key(header)}") if header else None
+        table = {k: list(v) for k, v in (by_header or codes.get("direction", DIRECTIONS)).items()}
         known = "、".join(w for words in table.values() for w in words[:3])
         return (lambda e: _words(e, table, f"无法识别的借贷方向（可用：{known} 等，见 "
                                  "configs/columns.yaml 的 codes.direction）")), Fast(r"^[DC]$"), ()
@@ -267,7 +270,13 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
     df, damaged = _damaged_cells(df, cols)
     problems += damaged
 
-    readers = {col: _reader(col, kind, config, units, df.columns, codes)
+    if kind == "transactions" and "txn_date" in cols:
+        df, cols = _date_and_time(df, cols), [c for c in cols if c != "txn_date"]
+        if "txn_time" not in headers:
+            headers = {**headers, "txn_time": headers.get("txn_date", "txn_date")}
+        elif "txn_date" in headers:
+            headers = {**headers, "txn_time": f"{headers['txn_date']}/{headers['txn_time']}"}
+    readers = {col: _reader(col, kind, config, units, df.columns, codes, headers.get(col, ""))
                for col in cols if col not in ID_COLUMNS}  # IDs are read below
     df, counts = _with_easy(df, {c: (f, e) for c, (_, f, e) in readers.items() if f is not None})
     lf = df.lazy()
@@ -464,6 +473,25 @@ def _words(expr: pl.Expr, table: dict[str, list[str]], reason: str) -> tuple[pl.
     value = _map_words(expr, table)
     problem = pl.when(clean(expr).is_not_null() & value.is_null()).then(pl.lit(reason))
     return value, problem
+
+
+TIME_ONLY = r"^\s*(\d{1,2})[:：]?(\d{2})[:：]?(\d{2})?\s*$"
+
+
+def _date_and_time(df: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+    """txn_time from a date column and a time column (交易日期 20230105, 交易时间 083554): a
+    time cell without a date gets the row's date; with no time column the date is the moment."""
+    date = clean(pl.col("txn_date"))
+    if "txn_time" not in cols:
+        return df.with_columns(pl.col("txn_date").alias("txn_time")).drop("txn_date")
+    time = clean(pl.col("txn_time"))
+    parts = time.str.extract_groups(TIME_ONLY)
+    hms = pl.concat_str([parts.struct.field("1").str.zfill(2), parts.struct.field("2"),
+                         parts.struct.field("3").fill_null("00")], separator=":")
+    joined = pl.when(time.str.contains(TIME_ONLY) & date.is_not_null()).then(
+        pl.concat_str([date, pl.lit(" "), hms])).when(time.is_null()).then(date).otherwise(
+        pl.col("txn_time"))
+    return df.with_columns(joined.alias("txn_time")).drop("txn_date")
 
 
 def _from_pair(lf: pl.LazyFrame, pair: list[str], headers: dict[str, str]) -> pl.LazyFrame:

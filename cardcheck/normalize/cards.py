@@ -40,8 +40,10 @@ def card_problem(expr: pl.Expr, numeric: pl.Expr | None = None) -> pl.Expr:
         # a number cell is exact below 2^53 (a program wrote it); what Excel cut when a person
         # typed it ends in 0 past the 15th digit, and 17+ digits never survive as a number
         n = c.str.len_chars()
+        # (a 16-digit number ending in 0 that passes the Luhn check lost nothing: a cut card
+        # ends in 0 where its check digit was not, and then fails it)
         lost = numeric.fill_null(False) & c.str.contains(r"^\d{16,}$") & (
-            (n >= 17) | c.str.ends_with("0") | ((n == 16) & (c >= EXACT_BELOW)))
+            (n >= 17) | (c.str.ends_with("0") & ~luhn_ok(c)) | ((n == 16) & (c >= EXACT_BELOW)))
         reason = reason.when(lost).then(
             pl.lit("卡号在 Excel 中被存成数字，超过 15 位的数字已丢失，无法使用")
         )
