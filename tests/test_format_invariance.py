@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-import reshape  # noqa: E402
+import reshape
 
 COUNTIES = {"seed 3, 400 households": (3, 400), "seed 11, 300 households": (11, 300)}
 KEY = ["rule", "id_number", "household_id", "card_no", "fund", "hub", "first_month",
@@ -27,9 +27,7 @@ KEY = ["rule", "id_number", "household_id", "card_no", "fund", "hub", "first_mon
 SHOWN = 5  # differing findings shown each way
 
 # Shapes that cannot be read without a declared layout: config_for() writes it, as a user
-# would, in the `layouts:` block of a --config file (docs/bank-layouts.md). They stay xfail
-# while that block is new. TODO: drop the xfail marks once the block is settled (with these
-# configs both shapes already give the plain county's findings).
+# would, in the `layouts:` block of a --config file (docs/bank-layouts.md).
 NEEDS_LAYOUT = {"payments_pipe_no_header", "payments_fixed_width"}
 # the plain payments' headers as the canonical columns a layout names
 PAYMENT_COLUMNS = {"交易日期": "pay_date", "账号": "card_no", "户名": "account_name",
@@ -138,10 +136,7 @@ def differences(label: str, plain: Run, variant: Run) -> list[str]:
     return out
 
 
-SHAPES = [pytest.param(name, id=name,
-                       marks=[pytest.mark.xfail(reason="needs the layouts: config block",
-                                                strict=False)] if name in NEEDS_LAYOUT else [])
-          for name in reshape.SHAPES]
+SHAPES = [pytest.param(name, id=name) for name in reshape.SHAPES]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
