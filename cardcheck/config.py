@@ -91,6 +91,7 @@ class Config:
     lists: dict[str, RefListSpec]
     report: dict[str, Any] = field(default_factory=dict)
     dates: DateSettings = field(default_factory=DateSettings)
+    reversal_days: int = 31  # a negative payment nets a credit this many days around it
     sources: tuple[str, ...] = ()
     digest: str = ""
     layouts: dict[str, LayoutSpec] = field(default_factory=dict)  # bank text files
@@ -171,9 +172,17 @@ def _str_list(value: Any, label: str, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _reversal_days(raw: Any, label: str) -> int:
+    _expect(isinstance(raw, dict), label, "reversals", "a mapping", raw)
+    days = raw.get("window_days", 31)
+    _expect(isinstance(days, int) and not isinstance(days, bool) and 0 <= days <= 366, label,
+            "reversals.window_days", "a whole number of days from 0 to 366", days)
+    return int(days)
+
+
 def _validate(raw: dict[str, Any], label: str) -> Config:
     known = {"tables", "funds", "generic_memos", "exclusive_pairs", "rules", "lists", "report",
-             "dates"}
+             "dates", "reversals"}
     for key in raw:
         _expect(key in known, label, key, f"one of the sections {sorted(known)}", key)
 
@@ -282,6 +291,7 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
         lists=lists,
         report=report,
         dates=dates,
+        reversal_days=_reversal_days(raw.get("reversals") or {}, label),
     )
 
 

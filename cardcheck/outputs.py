@@ -191,6 +191,8 @@ def write_manifest(run: CheckRun, ledger_run: int | None = None, suppressed: int
         "rules": [{"code": r.code, "name": r.name, "status": r.status, "reason": r.reason,
                    "count": r.count, "amount": r.amount, "seconds": round(r.seconds, 3)}
                   for r in run.result.runs],
+        "reversals": [{"table": r.kind, "netted_pairs": r.pairs, "unmatched": r.unmatched}
+                      for r in getattr(run.inputs, "reversals", [])],
         "findings": f.height,
         "amount": int(f.get_column("amount").fill_null(0).sum()) if f.height else 0,
         "suppressed": suppressed,

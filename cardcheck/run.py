@@ -180,6 +180,7 @@ def exit_code(result: RunResult, fail_on: str | None) -> ExitCode:
 
 def run_check(options: CheckOptions) -> ExitCode:
     from cardcheck.ingest import load_inputs
+    from cardcheck.ingest.reversals import summary as reversal_summary
     from cardcheck.ingest.sanity import (
         empty_tables,
         memory_warning,
@@ -219,6 +220,8 @@ def run_check(options: CheckOptions) -> ExitCode:
         empty_tables(inputs.counts)
         for warning in period_warnings(inputs.frames):
             progress.warn(warning)
+        for line in reversal_summary(inputs.reversals):
+            progress.warn(line)
         from cardcheck.canonical_run import engine_options, parquet_for_direct_run
 
         engine = make_engine(options.engine, **engine_options(options))

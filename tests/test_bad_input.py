@@ -347,12 +347,14 @@ def test_negative_and_absurd_amounts_are_rejected_or_dropped(tmp_path: Path) -> 
         # the roll's approved amount is not the row's key: the beneficiary loads without it
         ["roll.csv", "2", "月保障金额", "'-50", "字段已置空，行已载入：金额为负数"],
         ["roll.csv", "3", "月保障金额", "100001", "字段已置空，行已载入：金额超过 100,000 元，不合常理"],
-        ["payments.csv", "3", "金额", "'-300", "金额为负数"],
         ["payments.csv", "4", "金额", "1,000,000.01", "金额超过 1,000,000 元，不合常理"],
         ["payments.csv", "5", "金额", "99999999999999999", "金额位数过多"],
     ]
-    assert [counts(tmp_path, k)["loaded"] for k in ("roll", "payments")] == [2, 1]
+    # a negative payment is a reversal: it loads, and nets the 300 元 credit of 2023-04-10
+    assert [counts(tmp_path, k)["loaded"] for k in ("roll", "payments")] == [2, 2]
     assert counts(tmp_path, "roll")["dropped"] == 2
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["reversals"] == [{"table": "payments", "netted_pairs": 1, "unmatched": 0}]
 
 
 # ------------------------------------------------------------------ the run goes on, with a warning

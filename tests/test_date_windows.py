@@ -13,7 +13,7 @@ import pytest
 from cardcheck.config import DateSpec, load_config
 from cardcheck.errors import ConfigError
 from cardcheck.ingest import load_file
-from cardcheck.ingest.values import _by_unique, _reader
+from cardcheck.ingest.values import DROPPED, _by_unique, _reader
 from cardcheck.normalize.dates import OUT_OF_RANGE, parse_date
 
 NEXT = dt.date.today().year + 5  # a plan five years ahead
@@ -62,9 +62,11 @@ def test_roll_entitlements_end_years_ahead_starts_do_not(tmp_path: Path) -> None
         ("H1", dt.date(2020, 1, 1), dt.date(NEXT, 6, 30)),
         ("H2", dt.date(2021, 1, 1), None),
         ("H3", dt.date(2021, 1, 1), None),
+        # a start years ahead is damage: the row loads without it (the beneficiary stays)
+        ("H4", None, None),
     ]
     assert got.rejects.select("line", "column", "reason").rows() == [
-        (5, "保障起始日期", OUT_OF_RANGE)]
+        (5, "保障起始日期", DROPPED + OUT_OF_RANGE)]
 
 
 def test_open_words_are_only_for_end_dates() -> None:

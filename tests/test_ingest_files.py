@@ -159,11 +159,13 @@ def test_tab_separated_transactions_directions_and_times() -> None:
         (3, dt.datetime(2023, 4, 12, 10, 30), "D", 20000, "ATM"),
         (4, dt.datetime(2023, 4, 15, 10, 30), "D", 10000, "转账"),
         (5, dt.datetime(2023, 4, 16, 8, 0), "C", 5000, "转账"),
+        # a credit with a negative amount is a reversed credit: kept signed (netted by
+        # load_inputs against the credit it takes back, ingest/reversals.py)
+        (7, dt.datetime(2023, 4, 18, 8, 0), "C", -5000, "转账"),
     ]
     assert rejects(got) == [
-        (6, "借贷标志", "?", "无法识别的借贷方向（可用：借、借方、支出、贷、贷方、收入 等，见 "
-         "configs/columns.yaml 的 codes.direction）"),
-        (7, "交易金额", "-50", "金额为负数但借贷标志为贷（收入），方向矛盾"),
+        (6, "借贷标志", "?", ("无法识别的借贷方向（可用：借、借方、支出、贷、贷方、收入 等，见 "
+                             "configs/columns.yaml 的 codes.direction）")),
     ]
 
 

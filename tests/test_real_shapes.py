@@ -300,3 +300,33 @@ def test_damaged_card_keeps_the_beneficiary_and_is_an_e09_finding(tmp_path: Path
     found = run_rules(inputs.frames, CONFIG, select=["E09"]).findings
     assert found.filter(pl.col("hub") == "card_damaged").select("hub", "id_number", "name").rows() == [
         ("card_damaged", ROWS[0][4], "杨海")]
+
+
+def test_reversals_net_their_credit_and_are_no_duplicate(tmp_path: Path) -> None:
+    from cardcheck.engine import run_rules
+    from cardcheck.ingest import load_inputs
+
+    (tmp_path / "roll.csv").write_text(
+        "户编号,姓名,身份证号,与户主关系,救助类别,月保障金额,保障起始日期,银行卡号\n"
+        f"H1,杨海,{ROWS[0][4]},户主,特困人员供养,800,2022-01-01,6217000000000001\n",
+        encoding="utf-8")
+    # January paid, reversed (冲正) and paid again; February paid; a stray negative in March
+    (tmp_path / "pay.csv").write_text(
+        "发放日期,卡号,金额,摘要\n"
+        "2023-01-05,6217000000000001,800,2023年1月特困供养金\n"
+        "2023-01-06,6217000000000001,-800,冲正\n"
+        "2023-01-09,6217000000000001,800,2023年1月特困供养金\n"
+        "2023-02-05,6217000000000001,800,2023年2月特困供养金\n"
+        "2023-03-05,6217000000000001,-500,退回\n", encoding="utf-8")
+    inputs = load_inputs({"roll": [tmp_path / "roll.csv"], "payments": [tmp_path / "pay.csv"]},
+                         CONFIG)
+    pay = inputs.frames["payments"]
+    assert pay.select("pay_date", "amount").rows() == [
+        (dt.date(2023, 1, 9), 80000), (dt.date(2023, 2, 5), 80000), (dt.date(2023, 3, 5), -50000)]
+    (rev,) = [r for r in inputs.reversals if r.kind == "payments"]
+    assert (rev.pairs, rev.unmatched) == (1, 1)
+    assert rev.netted.select("pay_date", "amount").rows() == [
+        (dt.date(2023, 1, 6), -80000), (dt.date(2023, 1, 5), 80000)]
+    assert inputs.counts[1].loaded == 5 and inputs.counts[1].rejected == 0
+    found = run_rules(inputs.frames, CONFIG, select=["P04"]).findings
+    assert found.height == 0  # the payment made again is no duplicate

@@ -22,6 +22,8 @@ from cardcheck.errors import InputError
 from cardcheck.ingest.header import Mapping, find_header, scorer
 from cardcheck.ingest.layout import layout_grid, layout_verdicts
 from cardcheck.ingest.read import Grid, Table, open_grid
+from cardcheck.ingest.reversals import Reversals
+from cardcheck.ingest.reversals import net as net_reversals
 from cardcheck.ingest.rows import with_skip
 from cardcheck.ingest.sanity import text_bytes
 from cardcheck.ingest.values import CARD_COLUMNS, ID_COLUMNS, date_column, normalise
@@ -69,6 +71,7 @@ class Inputs:
     frames: dict[str, pl.DataFrame]
     rejects: pl.DataFrame
     counts: list[FileCounts]
+    reversals: list[Reversals] = field(default_factory=list)  # netted out of the frames
 
     def unusable(self) -> dict[str, str]:
         """Tables whose files were read but loaded no row, with why (for the rules' "not run")."""
@@ -283,6 +286,11 @@ def load_inputs(paths: dict[str, list[Path]], config: Config,
     for kind in dict.fromkeys(kind for kind, _ in jobs):
         parts = [one.frame for (k, _), one in zip(jobs, loaded, strict=True) if k == kind]
         frames[kind] = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+    reversals = []
+    for kind in ("payments", "transactions"):
+        if kind in frames:
+            frames[kind], netted = net_reversals(frames[kind], kind, config.reversal_days)
+            reversals.append(netted)
     rejects = [one.rejects for one in loaded]
     all_rejects = pl.concat(rejects, how="vertical") if rejects else pl.DataFrame(schema=REJECTS)
-    return Inputs(frames, all_rejects, [one.counts for one in loaded])
+    return Inputs(frames, all_rejects, [one.counts for one in loaded], reversals)

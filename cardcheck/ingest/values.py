@@ -284,7 +284,7 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
         lf = _reading(df, col, parser, fast, extra, counts.get(col))(lf)
         if col in MONEY_LIMITS:
             rng = range_problem(pl.col(f"__v_{col}"), MONEY_LIMITS[col],
-                                allow_negative=kind == "transactions")
+                                allow_negative=kind in ("transactions", "payments"))
             lf = lf.with_columns(pl.coalesce(pl.col(f"__p_{col}"), rng).alias(f"__p_{col}"))
         problems.append(col)
 
@@ -448,8 +448,8 @@ def _value(col: str, kind: str, problem: str | None = None, damage: str | None =
             v = pl.when(pl.col(p).is_null()).then(v)
     if col == "filed":
         v = v == "Y"
-    if col == "amount" and kind == "transactions":
-        v = v.abs()
+    if col == "amount" and kind == "transactions":  # signed only for a reversed credit
+        v = pl.when((v < 0) & (pl.col("__v_direction") == "C")).then(v).otherwise(v.abs())
     return v.alias(col)
 
 
@@ -526,9 +526,8 @@ def _direction(lf: pl.LazyFrame, has_column: bool, from_pair: bool = False) -> p
     if from_pair:
         return lf.with_columns(pl.lit(None, dtype=pl.String).alias("__p___sign"),
                                pl.col("__v_pair_direction").alias("__v_direction"))
-    if has_column:
-        sign_problem = pl.when((amount < 0) & (pl.col("__v_direction") == "C")).then(
-            pl.lit("金额为负数但借贷标志为贷（收入），方向矛盾"))
+    if has_column:  # a negative credit is a reversed credit (netted later, ingest/reversals.py)
+        sign_problem = pl.lit(None, dtype=pl.String)
         direction = pl.col("__v_direction")
     else:
         sign_problem = pl.lit(None, dtype=pl.String)
