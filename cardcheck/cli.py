@@ -169,7 +169,8 @@ def inspect(
     """Show how each file is read: sheets read and ignored, the header row(s), every header and
     the column it fills (or why it is ignored), rows by fate and the first rejects."""
     from cardcheck.config import load_config
-    from cardcheck.inspect import inspect_file, render, terminal_safe
+    from cardcheck.inspect import inspect_file, render
+    from cardcheck.report.terminal import terminal_safe
 
     try:
         cfg = load_config(config)

@@ -59,15 +59,6 @@ def inspect_file(path: Path, config: Config, kind: str | None = None) -> Inspect
     return Inspection(path, kind, load_file(path, kind, config))
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def terminal_safe(text: str) -> str:
-    """Text from an input as the terminal may show it: control characters (escape sequences
-    among them) as visible escapes."""
-    return CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
-
-
 def _mask(text: str | None, unmask: bool) -> str:
     if text is None:
         return ""

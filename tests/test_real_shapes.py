@@ -330,3 +330,19 @@ def test_reversals_net_their_credit_and_are_no_duplicate(tmp_path: Path) -> None
     assert inputs.counts[1].loaded == 5 and inputs.counts[1].rejected == 0
     found = run_rules(inputs.frames, CONFIG, select=["P04"]).findings
     assert found.height == 0  # the payment made again is no duplicate
+
+
+def test_summary_says_what_reading_left_out(tmp_path: Path) -> None:
+    from cardcheck.ingest import load_inputs
+    from cardcheck.report.terminal import file_notes, terminal_safe
+
+    test_sheets_per_township_hidden_copy_and_notes_sheet(tmp_path)
+    (tmp_path / "pay.csv").write_text("发放日期,账号,卡号,金额\n2023-01-05,6217000000000001,"
+                                      "6217000000000001,80\n", encoding="utf-8")
+    inputs = load_inputs({"roll": [tmp_path / "roll.xlsx"], "payments": [tmp_path / "pay.csv"]},
+                         CONFIG)
+    assert file_notes(inputs.counts) == [
+        ("  roll.xlsx：读取 2 个工作表（庄上镇一、庄上镇二）；未读工作表“旧”：隐藏的工作表，未读取；"
+         "未读工作表“说明”：不是roll表（没有可识别的表头）"),
+        "  pay.csv：未用列“卡号”：已用“账号”作 card_no 列"]
+    assert terminal_safe("a\x1b[31mb\x07") == "a\\x1b[31mb\\x07"

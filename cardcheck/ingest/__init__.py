@@ -165,8 +165,12 @@ def _tables(grid: Grid, spec: TableSpec, kind: str, path: Path
 
 
 def _why(error: InputError) -> str:
+    """Why a sheet is not the table, in a few words."""
     text = str(error)
-    return text.split("：", 1)[1] if "：" in text else text
+    text = text.split("：", 1)[1] if "：" in text else text
+    if "找不到" in text and "表头" in text:
+        return "没有可识别的表头"
+    return text.split("（已尝试", 1)[0]
 
 
 def _load_table(table: Table, grid: Grid, mapping: Mapping, kind: str, config: Config,

@@ -5,6 +5,7 @@ ID, card and phone numbers are masked unless --unmask. Money in 元 with two dec
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,38 @@ def _table(title: str, *columns: str, right: tuple[str, ...] = ()) -> Table:
     return t
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text from an input as the terminal may show it: control characters (escape sequences
+    among them) as visible escapes."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+def file_notes(counts: list[Any]) -> list[str]:
+    """What a file's reading left out or changed, a line per file that has any: the sheets read
+    and not read, headers not used because a better-ranked one was, rows loaded without a
+    damaged field."""
+    out = []
+    for c in counts:
+        parts = []
+        sheets = getattr(c, "sheets", None) or []
+        if len(sheets) > 1:
+            parts.append(f"读取 {len(sheets)} 个工作表（{'、'.join(sheets[:6])}"
+                         f"{' 等' if len(sheets) > 6 else ''}）")
+        for sheet, why in getattr(c, "ignored_sheets", None) or []:
+            parts.append(f"未读工作表“{sheet}”：{why}")
+        for header, why in getattr(c, "ignored_headers", None) or []:
+            if "已用" in why or "同名" in why:
+                parts.append(f"未用列“{header}”：{why}")
+        if getattr(c, "dropped", 0):
+            parts.append(f"{c.dropped} 行有损坏的字段已置空、行已载入（见 rejects.csv）")
+        if parts:
+            out.append(f"  {Path(c.file).name}：" + "；".join(parts))
+    return out
+
+
 def render(console: Console, s: SummaryInput) -> None:
     info = s.info or S.scope(s.frames)
     f = s.findings
@@ -61,6 +94,8 @@ def render(console: Console, s: SummaryInput) -> None:
         files.add_row(Path(c.file).name, TABLE_NAMES.get(c.kind, c.kind), str(c.read),
                       str(c.loaded), str(c.rejected), str(c.skipped), reasons)
     console.print(files)
+    for line in file_notes(s.counts):
+        console.print(terminal_safe(line), markup=False, highlight=False, soft_wrap=True)
     rules = _table("规则", "规则", "名称", "问题数", "涉及户数", "涉及人数", "涉及金额(元)", "说明",
                    right=("问题数", "涉及户数", "涉及人数", "涉及金额(元)"))
     for r in S.by_rule(f, s.runs).iter_rows(named=True):
