@@ -346,3 +346,18 @@ def test_summary_says_what_reading_left_out(tmp_path: Path) -> None:
          "未读工作表“说明”：不是roll表（没有可识别的表头）"),
         "  pay.csv：未用列“卡号”：已用“账号”作 card_no 列"]
     assert terminal_safe("a\x1b[31mb\x07") == "a\\x1b[31mb\\x07"
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_line_with_more_fields_than_the_header_is_rejected(tmp_path: Path, quoted: bool) -> None:
+    # an unquoted comma in a name shifts the line's cells; trailing empty fields are harmless
+    text = ("发放日期,卡号,户名,金额\n2023-01-05,6217000000000001,张三,80\n"
+            "2023-01-05,6217000000000002,李,四,80\n2023-01-05,6217000000000003,王五,80,,\n")
+    if quoted:  # a quoted line break sends the file to Python's reader: the same verdicts
+        text += '2023-01-05,6217000000000004,"赵\n六",80\n'
+    (tmp_path / "p.csv").write_text(text, encoding="utf-8")
+    got = load_file(tmp_path / "p.csv", "payments", CONFIG)
+    assert got.frame.get_column("source_line").to_list() == [2, 4] + ([5] if quoted else [])
+    (line, column, reason), = got.rejects.select("line", "column", "reason").rows()
+    assert (line, column.split("；")[-1]) == (3, "整行")
+    assert reason.endswith("这一行比表头多 1 个有内容的字段（可能有未加引号的分隔符），各列可能错位")

@@ -21,7 +21,7 @@ from cardcheck.config import Config, TableSpec
 from cardcheck.errors import InputError
 from cardcheck.ingest.header import Mapping, find_header, scorer
 from cardcheck.ingest.layout import layout_grid, layout_verdicts
-from cardcheck.ingest.read import Grid, Table, open_grid
+from cardcheck.ingest.read import EXTRA, Grid, Table, open_grid
 from cardcheck.ingest.reversals import Reversals
 from cardcheck.ingest.reversals import net as net_reversals
 from cardcheck.ingest.rows import with_skip
@@ -217,14 +217,14 @@ def _load_rows(body: pl.DataFrame, grid: Table, mapping: Mapping, kind: str, con
                ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """(loaded rows, rejects, skip reasons) of some rows below the header."""
     body, given = layout_verdicts(body)  # lines a bank layout skips or rejects itself
-    cells = [c for c in body.columns if c != "__line"]
+    cells = [c for c in body.columns if c not in ("__line", EXTRA)]
     body = with_skip(body, cells, [mapping.header_cells, *mapping.header_rows])
     skip = body.get_column("__skip")
     skipped = skip.drop_nulls().to_list()
     data = body.lazy().filter(pl.col("__skip").is_null()) if skipped else body.lazy()
     frame = data.select(
         [pl.col(f"c{i}").alias(col) for col, i in mapping.columns.items() if f"c{i}" in body.columns]
-        + [pl.col("__line")]
+        + [pl.col("__line")] + ([pl.col(EXTRA)] if EXTRA in body.columns else [])
     ).collect()
     if grid.numeric is not None:
         wanted = {col: i for col, i in mapping.columns.items()

@@ -211,12 +211,21 @@ def _csv_body(data: bytes, delimiter: str, header_index: int, first: int | None 
     """The rows below the header (row `header_index`, on physical lines `first`–`last`)."""
     first = header_index if first is None else first
     last = first if last is None else last
+    ragged = False
     try:
-        df = pl.read_csv(
-            data, has_header=False, infer_schema=False, separator=delimiter,
-            skip_lines=first, truncate_ragged_lines=True, quote_char='"',
-            raise_if_empty=False,
-        )
+        try:  # lines with more fields than the header fail here; they are counted below
+            df = pl.read_csv(
+                data, has_header=False, infer_schema=False, separator=delimiter,
+                skip_lines=first, truncate_ragged_lines=False, quote_char='"',
+                raise_if_empty=False,
+            )
+        except pl.exceptions.ComputeError:
+            ragged = True
+            df = pl.read_csv(
+                data, has_header=False, infer_schema=False, separator=delimiter,
+                skip_lines=first, truncate_ragged_lines=True, quote_char='"',
+                raise_if_empty=False,
+            )
     except pl.exceptions.ComputeError:  # e.g. a quote never closed: Python's reader takes it
         return _csv_body_slow(data, delimiter, header_index)
     df = df.rename({c: f"c{i}" for i, c in enumerate(df.columns)})
@@ -225,7 +234,31 @@ def _csv_body(data: bytes, delimiter: str, header_index: int, first: int | None 
         if last + df.height != lines:
             return _csv_body_slow(data, delimiter, header_index)
     df = df.slice(1).with_row_index("__line", offset=last + 2)
-    return df.with_columns(pl.col("__line").cast(pl.Int64))
+    df = df.with_columns(pl.col("__line").cast(pl.Int64))
+    if ragged:
+        extra = _extra_fields(data, delimiter, last, df.width - 1)
+        if extra is None or extra.len() != df.height:  # lines polars reads otherwise
+            return _csv_body_slow(data, delimiter, header_index)
+        df = df.with_columns(extra)
+    return df
+
+
+EXTRA = "__extra"  # how many filled fields a line has beyond the header's (a shifted row)
+
+
+def _extra_fields(data: bytes, delimiter: str, last: int, width: int) -> pl.Series | None:
+    """Per body line, the fields past the header's `width` that hold something (empty trailing
+    fields, as some exports write, are none): counted on the raw lines, quoted cells taken out."""
+    try:
+        raw = pl.read_csv(data, has_header=False, infer_schema=False, separator="\x00",
+                          quote_char=None, new_columns=["line"], raise_if_empty=False,
+                          skip_lines=last + 1).get_column("line")
+    except pl.exceptions.PolarsError:
+        return None
+    d = re.escape(delimiter)
+    fields = (raw.str.strip_chars_end(f"\r {delimiter}").str.replace_all(r'"[^"]*"', "")
+              .str.count_matches(d) + 1)
+    return (fields - width).clip(lower_bound=0).fill_null(0).alias(EXTRA)
 
 
 def _csv_body_slow(data: bytes, delimiter: str, header_index: int) -> pl.DataFrame:
@@ -248,7 +281,9 @@ def _csv_body_slow(data: bytes, delimiter: str, header_index: int) -> pl.DataFra
     finally:
         csv.field_size_limit(limit)
     width = max((len(r) for r in rows[:1]), default=0)
-    return _frame(rows[1:], lines[1:], width)
+    df = _frame(rows[1:], lines[1:], width)
+    extra = [sum(1 for v in r[width:] if v.strip()) for r in rows[1:]]
+    return df.with_columns(pl.Series(EXTRA, extra, dtype=pl.Int64)) if any(extra) else df
 
 
 def _frame(rows: list[list[str]], lines: list[int], width: int) -> pl.DataFrame:

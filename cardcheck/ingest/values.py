@@ -288,6 +288,11 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
             lf = lf.with_columns(pl.coalesce(pl.col(f"__p_{col}"), rng).alias(f"__p_{col}"))
         problems.append(col)
 
+    if "__extra" in df.columns:  # a line with more fields than the header: its cells shifted
+        lf = lf.with_columns(pl.when(pl.col("__extra") > 0).then(pl.format(
+            "这一行比表头多 {} 个有内容的字段（可能有未加引号的分隔符），各列可能错位",
+            pl.col("__extra"))).alias("__p_extra"))
+        problems.append("extra")
     pair = [c for c in PAIR if c in cols]
     if kind == "transactions" and "amount" not in cols and pair:
         lf, headers = _from_pair(lf, pair, headers), {**headers, "amount": "/".join(
@@ -374,7 +379,7 @@ SOFT_KINDS = ("roll", "other_roll", "accounts", "payments", "transactions")
 def _hard(problem: str, kind: str, required: tuple[str, ...]) -> bool:
     """A problem that makes the row unusable: a key column's, a required column's, the sign of a
     transaction, anything in a reference list."""
-    if problem.startswith("key_") or problem == "__sign" or kind not in SOFT_KINDS:
+    if problem.startswith("key_") or problem in ("__sign", "extra") or kind not in SOFT_KINDS:
         return True
     col = problem.removeprefix("bad_")
     keys = {c for group, _ in KEYS.get(kind, []) for c in group}
@@ -419,6 +424,8 @@ def _has_status(kind: str, status: str) -> bool:
 
 
 def _label(col: str, header: Callable[[str], str]) -> str:
+    if col == "extra":
+        return "整行"
     if col == "__sign":
         return header("amount")
     if col.startswith("bad_"):
@@ -427,6 +434,8 @@ def _label(col: str, header: Callable[[str], str]) -> str:
 
 
 def _raw(col: str, cols: list[str]) -> pl.Expr:
+    if col == "extra":
+        return pl.lit(None, dtype=pl.String)
     if col == "__sign":
         return pl.col("amount")
     if col.startswith("key_"):
