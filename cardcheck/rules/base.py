@@ -80,11 +80,17 @@ class Rule:
     name: str  # Chinese name, as in the campaign documents
     title: str  # short English title
     severity: str  # high / medium / low / warning
-    needs: dict[str, tuple[str, ...]]  # table -> columns the rule reads
+    # table -> columns without which the rule cannot answer: it is skipped when a table is
+    # absent or one of these columns is empty in it (engine.missing_inputs)
+    needs: dict[str, tuple[str, ...]]
     check: Callable[[Context], nw.LazyFrame]
     doc: str = ""  # what it finds, why it matters, a known false positive
     defaults: dict[str, Any] = field(default_factory=dict)
     optional: tuple[str, ...] = ()  # tables the rule uses when present but can do without
+    # table -> columns the rule also reads when they are there: a file without them leaves them
+    # null and the rule still runs (place, names, months …). `needs` and `uses` together list
+    # every column the rule and the shared frames it asks for read (tests/test_rule_needs.py)
+    uses: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # looks at this run's frames before the rule runs: settings it adds to ctx.params (facts
     # of the inputs, such as a list without dates) and a note for the run's summary
     prepare: Callable[[dict[str, Any]], tuple[dict[str, Any], str]] | None = None

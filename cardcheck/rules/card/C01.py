@@ -15,6 +15,7 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.model import ID_USABLE
 from cardcheck.rules.base import Context, Rule, mask_card, text, yuan
+from cardcheck.rules.card.common import PLACE
 
 
 def check(ctx: Context) -> nw.LazyFrame:
@@ -73,6 +74,7 @@ RULE = Rule(
     title="one person, several cards",
     severity="high",
     needs={"roll": ("id_number", "card_no"), "payments": ("card_no", "amount")},
+    uses={"roll": ("household_id", "name", *PLACE), "payments": ("id_number", "pay_date")},
     check=check,
     doc=__doc__ or "",
 )

@@ -18,6 +18,7 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, text, yuan
 from cardcheck.rules.card.common import (
+    PLACE,
     attribute,
     family_of,
     no_money,
@@ -146,6 +147,8 @@ RULE = Rule(
     title="one household, several cards",
     severity="high",
     needs={"roll": ("household_id", "fund", "card_no"), "payments": ("card_no", "amount")},
+    uses={"roll": ("id_number", "name", "relation", *PLACE),
+          "payments": ("id_number", "pay_date", "memo")},
     check=check,
     doc=__doc__ or "",
     defaults={"max_cards_per_household": 1},

@@ -18,6 +18,7 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text, yuan
 from cardcheck.rules.card.common import (
+    PLACE,
     attribute,
     id_like,
     no_money,
@@ -115,6 +116,8 @@ RULE = Rule(
     needs={"roll": ("household_id", "fund", "card_no"),
            "accounts": ("card_no", "holder_name_key"),
            "payments": ("card_no", "amount")},
+    uses={"roll": ("id_number", "name", "relation", "payee_id", "payee_name", *PLACE),
+          "accounts": ("holder_name", "holder_id"), "payments": ("pay_date", "memo")},
     check=check,
     doc=__doc__ or "",
 )

@@ -19,6 +19,7 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text, yuan
 from cardcheck.rules.card.common import (
+    PLACE,
     card_paid,
     mask_phone,
     no_money,
@@ -142,6 +143,9 @@ RULE = Rule(
     severity="medium",
     needs={"roll": ("household_id", "card_no"), "accounts": ("card_no",),
            "payments": ("card_no", "amount")},
+    uses={"roll": ("id_number", "name", "relation", "phone", *PLACE),
+          "accounts": ("holder_name", "holder_id", "agent_name", "agent_id", "phone", "address"),
+          "payments": ("pay_date",), "officials": ("id_number", "name", "position")},
     check=check,
     doc=__doc__ or "",
     defaults={"min_households": 3, "hubs": ["holder", "agent", "phone", "address"]},

@@ -25,6 +25,7 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, month_index, month_text, text, yuan
 from cardcheck.rules.card.common import (
+    PLACE,
     attribute,
     card_funds,
     memo_reading,
@@ -161,6 +162,7 @@ RULE = Rule(
     title="payment memo missing, generic or wrong",
     severity="low",
     needs={"payments": ("card_no", "amount", "pay_date", "memo"), "roll": ("card_no", "fund")},
+    uses={"roll": ("household_id", "id_number", "name", "relation", *PLACE)},
     check=check,
     doc=__doc__ or "",
     defaults={"max_period_gap_months": 3, "require_period": True,

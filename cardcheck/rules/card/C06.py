@@ -17,6 +17,7 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text, yuan
 from cardcheck.rules.card.common import (
+    PLACE,
     card_paid,
     id_like,
     no_money,
@@ -104,6 +105,9 @@ RULE = Rule(
     severity="medium",
     needs={"accounts": ("card_no", "agent_name_key"), "roll": ("household_id", "card_no"),
            "payments": ("card_no", "amount")},
+    uses={"roll": ("id_number", "name", "relation", "payee_id", "payee_name", *PLACE),
+          "accounts": ("agent_name", "agent_id", "holder_name", "holder_id"),
+          "payments": ("pay_date",)},
     check=check,
     doc=__doc__ or "",
 )

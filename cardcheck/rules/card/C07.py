@@ -17,7 +17,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, text, yuan
-from cardcheck.rules.card.common import card_months, shared_households, shared_owners, span
+from cardcheck.rules.card.common import PLACE, card_months, shared_households, shared_owners, span
 
 
 def check(ctx: Context) -> nw.LazyFrame:
@@ -93,6 +93,8 @@ RULE = Rule(
                             "counterparty_account"),
            "roll": ("household_id", "card_no"), "accounts": ("card_no",),
            "payments": ("card_no", "amount")},
+    uses={"roll": ("id_number", "name", "relation", *PLACE),
+          "transactions": ("counterparty_name",), "payments": ("pay_date",)},
     check=check,
     doc=__doc__ or "",
     defaults={"min_households": 3, "min_share": 0.5},

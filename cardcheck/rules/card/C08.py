@@ -16,7 +16,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, month_index, month_text, text, yuan
-from cardcheck.rules.card.common import card_months, shared_households, shared_owners
+from cardcheck.rules.card.common import PLACE, card_months, shared_households, shared_owners
 
 
 def idle_runs(months: nw.LazyFrame) -> nw.LazyFrame:
@@ -72,6 +72,7 @@ RULE = Rule(
     severity="medium",
     needs={"transactions": ("card_no", "txn_month", "direction", "amount"),
            "roll": ("household_id", "card_no"), "payments": ("card_no", "amount")},
+    uses={"roll": ("id_number", "name", "relation", *PLACE), "payments": ("pay_date",)},
     check=check,
     doc=__doc__ or "",
     defaults={"min_idle_months": 6},
