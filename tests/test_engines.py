@@ -44,6 +44,7 @@ def test_duckdb_gives_the_same_findings(demo_frames, on_polars) -> None:
     assert_frame_equal(on("duckdb", demo_frames), on_polars)
 
 
+@pytest.mark.spark
 def test_spark_gives_the_same_findings(demo_frames, on_polars) -> None:
     pytest.importorskip("pyspark")
     if shutil.which("java") is None:

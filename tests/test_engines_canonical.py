@@ -22,6 +22,8 @@ from cardcheck.config import load_config
 from cardcheck.engine import FINDINGS_OUT
 from cardcheck.outputs import escape_formulas
 
+pytestmark = pytest.mark.spark  # every test here runs Spark (-m "not spark" leaves them out)
+
 pytest.importorskip("pyspark")
 if shutil.which("java") is None:
     pytest.skip("Spark needs Java on the PATH", allow_module_level=True)
