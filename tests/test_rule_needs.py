@@ -10,7 +10,8 @@ comes with it: declaring `name` keeps `name_key`, `pay_date` keeps `pay_month`, 
 memo readings, `id_number` keeps `id_status`.
 
 Then each rule runs with only its `needs`: the `uses` columns null, as when the files lack them;
-it must still run.
+it must still run. A column read only on a path these inputs never take (a list's end date
+where every entry is open-ended) is not caught here: declare from the code, not from the test.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ UNDECLARED = {
     "E04": f"{ROLL_ENTRY}, card_no, monthly_amount; payments: id_number, memo; "
            "business: name, entity, start_date, end_date",
     "E05": f"{ROLL_ENTRY}, card_no, monthly_amount; payments: id_number, memo; "
-           "pensions: name, start_date",
+           "pensions: name, start_date, end_date",
     "E06": f"{ROLL_ENTRY}, card_no, monthly_amount; payments: id_number, memo",
     "E07": f"{ROLL_ENTRY}, card_no, monthly_amount; other_roll: fund, start_date, end_date; "
            "payments (optional): card_no, amount, pay_date, id_number, memo",
