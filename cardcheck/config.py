@@ -20,6 +20,7 @@ DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", 
                  "dates.yaml")
 LEVELS = ("household", "person")
 SEVERITIES = ("high", "medium", "low", "warning")
+MATCHES = ("person", "spouse", "household")  # whom a reference list's entry touches
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,19 @@ class RefListSpec:
     window_to: str | None
     excludes: tuple[str, ...]  # canonical fund names, or ("all",)
     standing: bool = True  # without its `from` column: used for the whole period (or not run)
+    # whom an entry touches, per excluded fund (canonical name): person (the beneficiary), spouse
+    # (the beneficiary or the other of the 户主/配偶 pair of their household), household (anyone
+    # of the beneficiary's household on the roll); a fund not named is person
+    match: dict[str, str] = field(default_factory=dict)
+    detail: str | None = None  # the list's column an evidence line quotes (单位, 企业名称)
+
+    def match_for(self, fund: str) -> str:
+        return self.match.get(fund, "person")
+
+    @property
+    def wide(self) -> bool:
+        """Some fund is touched by an entry of the beneficiary's spouse or household."""
+        return any(m != "person" for m in self.match.values())
 
 
 @dataclass(frozen=True)
@@ -276,8 +290,13 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
                     f"null or a column of tables.{kind}: {list(tables[kind].columns)}", col)
         standing = spec.get("standing", True)
         _expect(isinstance(standing, bool), label, f"{key}.standing", "true or false", standing)
+        match = _list_match(spec.get("match", "person"), key, excludes, funds, label)
+        detail = spec.get("detail")
+        _expect(detail is None or (detail in tables[kind].columns and detail != "id_number"),
+                label, f"{key}.detail", f"null or a column of tables.{kind}: "
+                f"{[c for c in tables[kind].columns if c != 'id_number']}", detail)
         lists[kind] = RefListSpec(kind, spec["code"], spec["name"], severity, window.get("from"),
-                                  offset, window.get("to"), excludes, standing)
+                                  offset, window.get("to"), excludes, standing, match, detail)
 
     report = raw.get("report") or {}
     _expect(isinstance(report, dict), label, "report", "a mapping", report)
@@ -293,6 +312,39 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
         dates=dates,
         reversal_days=_reversal_days(raw.get("reversals") or {}, label),
     )
+
+
+def _list_match(raw: Any, key: str, excludes: tuple[str, ...], funds: dict[str, FundSpec],
+                label: str) -> dict[str, str]:
+    """`lists.<kind>.match`: one of MATCHES for every fund the list excludes, or a mapping of
+    funds (or fund families: 城乡低保) to one of them; a fund not named is `person`. `spouse` is
+    for person-level funds: a household-level fund's beneficiary is the household."""
+    covered = list(funds) if excludes == ("all",) else list(excludes)
+    where = f"{key}.match"
+    if isinstance(raw, str):
+        _expect(raw in MATCHES, label, where,
+                f"one of {list(MATCHES)}, or a mapping of funds to one of them", raw)
+        given = {fund: (raw, where) for fund in covered}
+    else:
+        _expect(isinstance(raw, dict) and bool(raw), label, where,
+                f"one of {list(MATCHES)}, or a mapping of funds to one of them", raw)
+        given = {}
+        families = [(n, m) for n, m in raw.items() if n not in funds]
+        for name, mode in families + [(n, m) for n, m in raw.items() if n in funds]:
+            at = f"{where}.{name}"
+            _expect(mode in MATCHES, label, at, f"one of {list(MATCHES)}", mode)
+            named = [name] if name in funds else [f for f, s in funds.items() if s.family == name]
+            _expect(bool(named), label, at, "a fund or fund family named under funds: "
+                    f"{list(funds)}", name)
+            outside = [f for f in named if f not in covered]
+            _expect(not outside, label, at, f"a fund the list excludes ({key}.excludes: "
+                    f"{covered}; add it there or leave it out here)", name)
+            given.update({fund: (mode, at) for fund in named})
+    for fund, (mode, at) in given.items():
+        _expect(mode != "spouse" or funds[fund].level != "household", label, at,
+                f"person or household for the household-level fund {fund} (spouse is for "
+                "person-level funds: a household fund's beneficiary is the household)", mode)
+    return {fund: given.get(fund, ("person", ""))[0] for fund in covered}
 
 
 def _years(value: Any, label: str, key: str) -> int:

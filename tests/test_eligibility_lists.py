@@ -10,12 +10,14 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from rich.console import Console
 
 from cardcheck.casefile import frames
 from cardcheck.config import load_config
 from cardcheck.engine import RuleRun, run_rules
 from cardcheck.engines import DuckDBEngine
+from cardcheck.errors import ConfigError
 from cardcheck.ingest import load_file
 from cardcheck.report.terminal import SummaryInput, render
 from cardcheck.rules import by_code
@@ -182,14 +184,21 @@ def test_lists_as_departments_send_them_are_used(tmp_path: Path) -> None:
         assert got == [
             ("E01", "H3", D, "特困供养", 202304, 202305, 2, 120000),
             ("E02", "H4", E, "城市低保", 202303, 202305, 3, 120000),
-            ("E03", "H1", B, "农村低保", 202303, 202305, 3, 60000),
+            # the son on the payroll: the household's whole 低保 is suspect, under its 户主
+            ("E03", "H1", A, "农村低保", 202303, 202305, 3, 150000),
             ("E04", "H2", C, "城市低保", 202303, 202305, 3, 120000),
             ("E05", "H5", F, "城市低保", 202305, 202305, 1, 40000),
         ]
         evidence = dict(zip(result.findings.get_column("rule"),
                             result.findings.get_column("evidence")))
-        assert "比对名单上（名单无日期，按核查期内一直在册处理），2023-03至2023-05" in evidence["E03"]
-        assert "比对名单上（名单无日期，按核查期内一直在册处理），2023-03至2023-05" in evidence["E04"]
+        assert evidence["E03"] == (
+            "张三（110101********0017）的同户成员张小三（110101********0015）在「财政供养人员领取」"
+            "比对名单上（工作单位 某某镇人民政府，名单无日期，按核查期内一直在册处理），"
+            "2023-03至2023-05 该户仍领取农村低保 3 个月，共 1500.00 元（全户）")
+        assert evidence["E04"] == (
+            "王五（110101********0012）本人在「工商登记人员领取」比对名单上（企业名称 王五小卖部，"
+            "名单无日期，按核查期内一直在册处理），2023-03至2023-05 该户仍领取城市低保 3 个月，"
+            "共 1200.00 元（全户）")
         assert "（死亡日期 2023-03-20），2023-04至2023-05" in evidence["E01"]
         assert f"（入监日期 2022-01-05，出监日期 {dt.date.today().year + 5}-01-04）" in evidence["E02"]
 
@@ -252,3 +261,118 @@ def test_date_headings_of_other_departments(tmp_path: Path) -> None:
         loaded = load_file(tmp_path / f"{kind}.csv", kind, config)
         assert loaded.rejects.height == 0, (kind, loaded.rejects.to_dicts())
         assert [(c, loaded.frame.get_column(c)[0]) for c, _ in want] == want, kind
+
+
+# ---------------------------------------------------------------- whom a list entry touches
+
+
+def test_each_list_says_whom_it_touches_per_fund() -> None:
+    lists = load_config().lists
+    household = {"城市低保": "household", "农村低保": "household", "特困供养": "household",
+                 "困难残疾人生活补贴": "spouse"}
+    assert lists["payroll"].match == household and lists["business"].match == household
+    assert (lists["payroll"].detail, lists["business"].detail) == ("employer", "entity")
+    # 重度残疾人护理补贴 is not income-tested: never excluded by these lists
+    assert "重度残疾人护理补贴" not in lists["payroll"].excludes + lists["business"].excludes
+    for kind in ("deaths", "prisoners", "pensions"):  # about the person paid
+        assert set(lists[kind].match.values()) == {"person"} and not lists[kind].wide, kind
+    rules = {r.code: r for r in list_rules(load_config())}
+    assert ("for 困难残疾人生活补贴: the beneficiary or their spouse (户主/配偶 of one household) on "
+            "the list; for 城市低保, 农村低保, 特困供养: anyone of the beneficiary's household on the "
+            "roll on the list") in rules["E03"].doc
+    assert "spouse" not in rules["E01"].doc and "household on the roll" not in rules["E05"].doc
+
+
+@pytest.mark.parametrize("text, message", [
+    ("lists:\n  payroll:\n    match: family\n",
+     "lists.payroll.match: expected one of ['person', 'spouse', 'household'], or a mapping"),
+    ("lists:\n  payroll:\n    match: {困难残疾人生活补贴: couple}\n",
+     "lists.payroll.match.困难残疾人生活补贴: expected one of ['person', 'spouse', 'household']"),
+    ("lists:\n  payroll:\n    match: {城乡低保: spouse}\n",
+     ("lists.payroll.match.城乡低保: expected person or household for the household-level fund "
+      "城市低保")),
+    ("lists:\n  pensions:\n    match: spouse\n",
+     "lists.pensions.match: expected person or household for the household-level fund 城市低保"),
+    ("lists:\n  payroll:\n    match: {重度残疾人护理补贴: person}\n",
+     ("lists.payroll.match.重度残疾人护理补贴: expected a fund the list excludes "
+      "(lists.payroll.excludes: ['城市低保', '农村低保', '特困供养', '困难残疾人生活补贴']; add it")),
+    ("lists:\n  payroll:\n    match: {低保: household}\n",
+     "lists.payroll.match.低保: expected a fund or fund family named under funds"),
+    ("lists:\n  payroll:\n    detail: 单位\n",
+     "lists.payroll.detail: expected null or a column of tables.payroll: ['name', 'employer'"),
+])
+def test_match_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "my.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "my.yaml")
+    assert message in str(err.value)
+
+
+def test_match_by_family_by_fund_and_in_one_word(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "lists:\n  payroll:\n    match: {城乡低保: household, 农村低保: person}\n"
+        "  pensions:\n    match: {城乡低保: household}\n", encoding="utf-8")
+    lists = load_config(tmp_path / "a.yaml").lists
+    # a user's mapping is merged over the default one; a fund's own key wins over its family
+    assert lists["payroll"].match == {"城市低保": "household", "农村低保": "person",
+                                      "特困供养": "household", "困难残疾人生活补贴": "spouse"}
+    assert lists["pensions"].match == {"城市低保": "household", "农村低保": "household"}
+    (tmp_path / "b.yaml").write_text("lists:\n  payroll:\n    match: person\n", encoding="utf-8")
+    assert set(load_config(tmp_path / "b.yaml").lists["payroll"].match.values()) == {"person"}
+
+
+def test_matched_by_person_only_a_member_is_found_with_their_share(tmp_path: Path) -> None:
+    data = _files(tmp_path)
+    (tmp_path / "person.yaml").write_text("lists:\n  payroll:\n    match: person\n"
+                                          "    detail: null\n", encoding="utf-8")
+    config = load_config(tmp_path / "person.yaml")
+    result = run_rules(data, config, select=["E03"])
+    assert result.findings.select("household_id", "id_number", "amount", "evidence").rows() == [
+        ("H1", B, 60000, ("张小三（110101********0015）在「财政供养人员领取」比对名单上（名单无日期，"
+                          "按核查期内一直在册处理），2023-03至2023-05 仍领取农村低保 3 个月，"
+                          "共 600.00 元（按其户内份额计）"))]
+
+
+COUPLES_CSV = f"""\
+户编号,姓名,身份证号,与户主关系,救助类别,月保障金额,银行卡号
+H1,张三,{A},本人,困难残疾人生活补贴,80,6217000000000001
+H1,李秀英,{C},妻,重度残疾人护理补贴,100,6217000000000002
+H1,张小三,{B},子,困难残疾人生活补贴,80,6217000000000003
+H2,王五,{D},户主,困难残疾人生活补贴,80,6217000000000004
+H3,赵六,{E},户主,特困供养,600,6217000000000005
+H3,赵小六,{F},孙子,孤儿基本生活费,1200,6217000000000006
+"""
+
+
+def test_a_spouse_by_the_roll_relation_as_written(tmp_path: Path) -> None:
+    """本人/妻 are the 户主/配偶 pair; a son (子) is not his mother's spouse; 特困供养 is touched
+    by anyone of the household; a person of another household is no one's relative."""
+    config = load_config()
+    (tmp_path / "roll.csv").write_text(COUPLES_CSV, encoding="utf-8")
+    (tmp_path / "pay.csv").write_text("代发日期,账号,金额,摘要\n" + "".join(
+        f"2023-{m:02d}-10,621700000000000{card},{amount},2023年{m:02d}月{memo}\n"
+        for m in (3, 4)
+        for card, amount, memo in ((1, 80, "残疾人生活补贴"), (2, 100, "护理补贴"),
+                                   (3, 80, "残疾人生活补贴"), (4, 80, "残疾人生活补贴"),
+                                   (5, 600, "特困供养"), (6, 1200, "孤儿基本生活费"))),
+        encoding="utf-8")
+    (tmp_path / "payroll.csv").write_text(
+        f"姓名,身份证号,单位\n李秀英,{C},某县医院\n赵小六,{F},某县中学\n", encoding="utf-8")
+    data = {kind: load_file(tmp_path / f"{kind}.csv", kind, config).frame
+            for kind in ("roll", "payroll")}
+    data["payments"] = load_file(tmp_path / "pay.csv", "payments", config).frame
+    for engine in (None, DuckDBEngine()):
+        result = run_rules(data, config, engine=engine, select=["E03"])
+        got = result.findings.sort("household_id").select(
+            "household_id", "id_number", "card_no", "fund", "amount", "evidence").rows()
+        assert got == [
+            ("H1", A, "6217000000000001", "困难残疾人生活补贴", 16000,
+             ("张三（110101********0017）的配偶李秀英（110101********0012）在「财政供养人员领取」"
+              "比对名单上（工作单位 某县医院，名单无日期，按核查期内一直在册处理），2023-03至2023-04 "
+              "仍领取困难残疾人生活补贴 2 个月，共 160.00 元")),
+            ("H3", E, "6217000000000005", "特困供养", 120000,
+             ("赵六（110101********0016）的同户成员赵小六（110101********0011）在「财政供养人员领取」"
+              "比对名单上（工作单位 某县中学，名单无日期，按核查期内一直在册处理），2023-03至2023-04 "
+              "仍领取特困供养 2 个月，共 1200.00 元")),
+        ]
+

@@ -53,7 +53,8 @@ def _config(overrides: dict[str, Any] | None):
         "rules": BASE.rules,
         "lists": {k: {"code": s.code, "name": s.name, "severity": s.severity, "excludes": list(s.excludes),
                       "window": {"from": s.window_from, "from_offset_months": s.from_offset_months,
-                                 "to": s.window_to}, "standing": s.standing}
+                                 "to": s.window_to}, "standing": s.standing,
+                      "match": dict(s.match), "detail": s.detail}
                   for k, s in BASE.lists.items()},
     }
     return dataclasses.replace(_validate(_merge(raw, overrides), "case config"))

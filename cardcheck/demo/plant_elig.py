@@ -63,6 +63,10 @@ def _member(w: World, kinds: tuple[str, ...], head: bool) -> dict:
     return rows[0] if head else rows[1]
 
 
+def _head_id(w: World, row: dict) -> str:
+    return str(w.head(row["hid"])["id_number"])
+
+
 def e03_e05(w: World) -> None:
     cases = (
         ("payroll", "E03", ("RURAL",), False, {"employer": "柳林县第二中学", "start_date": _d("2016-09-01"),
@@ -81,7 +85,12 @@ def e03_e05(w: World) -> None:
     for kind, rule, kinds, head, values in cases:
         row = _member(w, kinds, head)
         _list_row(w, kind, row, **values)
-        w.truth(rule, id_number=row["id_number"], note=f"{row['relation']} of a {row['fund']} household on the {kind} list")
+        note = f"{row['relation']} of a {row['fund']} household on the {kind} list"
+        if kind == "pensions":  # the pensioner's own share
+            w.truth(rule, id_number=row["id_number"], note=note)
+        else:  # anyone of the household on the list: the household's 低保, under its 户主
+            w.truth(rule, household_id=row["household_id"], id_number=_head_id(w, row),
+                    note=note)
     noise = w.lists["business"].filter(pl.col("pid").is_in(w.pool.used["business"].tolist()))
     for row in noise.sort("pid").head(2).to_dicts():
         w.truth("E04", kind="lookalike", id_number=row["id_number"], note="business owner not on the roll")
