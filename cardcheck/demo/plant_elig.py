@@ -9,6 +9,7 @@ import polars as pl
 
 from cardcheck.demo import codes
 from cardcheck.demo.world import World
+from cardcheck.errors import CardcheckError
 
 
 def _d(text: str) -> date:
@@ -21,8 +22,10 @@ def _list_row(w: World, kind: str, person: dict, **values: object) -> None:
 
 
 def lookalikes_roll(w: World) -> None:
-    """Roll shapes for look-alikes (before payments): a death after the roll ended; a person
-    whose other-county entry ended before this one began."""
+    """Roll shapes for look-alikes and list cases (before payments): a death after the roll
+    ended; a person whose other-county entry ended before this one began; disabled couples
+    (couples_roll)."""
+    couples_roll(w)
     for hid, end, died in ((w.person(), "2023-09-30", "2023-09-20"),
                            (w.person(), "2023-11-30", "2023-11-03")):
         row = w.head(hid)
@@ -32,6 +35,64 @@ def lookalikes_roll(w: World) -> None:
         row = w.head(hid)
         w.set_roll(pl.col("hid") == hid, start_date=_d("2022-09-01"))
         w.moved_here.append(row)
+
+
+def _couples(w: World) -> pl.DataFrame:
+    """Plain 农村低保 households of a 户主 and a 配偶, in the order plants take them: hid,
+    head_surname, spouse_surname."""
+    free = w.plain.filter((pl.col("kind") == "RURAL") & (pl.col("people") == 2)
+                          & ~pl.col("hid").is_in(sorted(w.used)))
+    rows = w.roll.join(free.select("hid", "order"), on="hid")
+    sur = pl.col("name").str.slice(0, 1)
+    return (
+        rows.group_by("hid", "order").agg(
+            sur.filter(pl.col("relation") == "户主").first().alias("head_surname"),
+            sur.filter(pl.col("relation") == "配偶").first().alias("spouse_surname"))
+        .drop_nulls().sort("order")
+    )
+
+
+def couples_roll(w: World) -> None:
+    """Three 农村低保 couples become disabled couples, each on their own card (before cards are
+    numbered): the 户主 of one receives 困难残疾人生活补贴 and the 配偶, on the payroll,
+    重度残疾人护理补贴 (planted: the audit's "财政供养人员配偶"); in a second both receive 护理补贴,
+    which is not income-tested, and the 配偶 is on the payroll (look-alike); the 户主 of a third
+    receives 困难残疾人生活补贴 and shares a surname with that second 配偶, who is not the 户主's
+    spouse (look-alike: matched by household and relation, never by name)."""
+    couples = _couples(w)
+    # the second couple's 配偶 and the third couple's 户主 share a surname
+    pair = couples.join(couples, left_on="spouse_surname", right_on="head_surname",
+                        suffix="_a").filter(pl.col("hid") != pl.col("hid_a")) \
+        .sort("order", "order_a").head(1)
+    if pair.height == 0:  # pragma: no cover - a county of 300 households has dozens of couples
+        raise CardcheckError("the demo county is too small to plant every case (couples run out)")
+    listed, alike = int(pair["hid"][0]), int(pair["hid_a"][0])
+    planted = couples.filter(~pl.col("hid").is_in([listed, alike]))["hid"][0]
+    w.used.update([listed, alike, planted])
+    for hid, head_fund in ((planted, "困难残疾人生活补贴"), (listed, "重度残疾人护理补贴"),
+                           (alike, "困难残疾人生活补贴")):
+        for fund, rel in ((head_fund, "户主"), ("重度残疾人护理补贴", "配偶")):
+            cond = (pl.col("hid") == hid) & (pl.col("relation") == rel)
+            w.set_roll(cond, fund=fund, monthly_amount=8000 if fund == "困难残疾人生活补贴" else 10000)
+            w.roll = w.roll.with_columns(pl.when(cond).then(pl.col("pid")).otherwise(
+                pl.col("card_pid")).alias("card_pid"))
+            w.roll = w.roll.with_columns(pl.when(cond).then(pl.col("pid")).otherwise(
+                pl.col("holder_pid")).alias("holder_pid"))
+    for hid, start in ((planted, "2014-08-01"), (listed, "2009-03-01")):
+        wife = next(r for r in w.rows(hid) if r["relation"] == "配偶")
+        _list_row(w, "payroll", wife, employer="柳林县水利局" if hid == planted else "柳林县人民医院",
+                  start_date=_d(start), end_date=None)
+    head, wife = w.rows(planted)
+    w.truth("E03", household_id=head["household_id"], id_number=head["id_number"],
+            note=f"户主 on 困难残疾人生活补贴, the 配偶 {wife['name']} on the payroll list")
+    head, wife = w.rows(listed)
+    for row in (head, wife):
+        w.truth("E03", kind="lookalike", id_number=row["id_number"],
+                note="重度残疾人护理补贴 is not income-tested; the 配偶 is on the payroll list")
+    head = w.rows(alike)[0]
+    w.truth("E03", kind="lookalike", id_number=head["id_number"],
+            note=f"困难残疾人生活补贴; {wife['name']} on the payroll list is the 配偶 of another "
+                 "household with the 户主's surname")
 
 
 def e01(w: World) -> None:
@@ -67,6 +128,19 @@ def _head_id(w: World, row: dict) -> str:
     return str(w.head(row["hid"])["id_number"])
 
 
+def _son(w: World) -> dict:
+    """A grown son (子女, 22 or older) of a plain 农村低保 household no plant has used."""
+    free = w.plain.filter((pl.col("kind") == "RURAL") & ~pl.col("hid").is_in(sorted(w.used)))
+    sons = w.roll.join(free.select("hid", "order"), on="hid").filter(
+        (pl.col("relation") == "子女") & pl.col("male") & (pl.col("age") >= 22)
+    ).sort("order", "slot")
+    if sons.height == 0:  # pragma: no cover - hundreds of 农村低保 households have sons
+        raise CardcheckError("the demo county is too small to plant every case (sons run out)")
+    son = sons.row(0, named=True)
+    w.used.add(son["hid"])
+    return son
+
+
 def e03_e05(w: World) -> None:
     cases = (
         ("payroll", "E03", ("RURAL",), False, {"employer": "柳林县第二中学", "start_date": _d("2016-09-01"),
@@ -91,6 +165,11 @@ def e03_e05(w: World) -> None:
         else:  # anyone of the household on the list: the household's 低保, under its 户主
             w.truth(rule, household_id=row["household_id"], id_number=_head_id(w, row),
                     note=note)
+    son = _son(w)
+    _list_row(w, "business", son, role="个体工商户", entity=f"柳林县{son['name'][0]}氏汽车修理部",
+              start_date=_d("2021-05-18"), end_date=None)
+    w.truth("E04", household_id=son["household_id"], id_number=_head_id(w, son),
+            note=f"农村低保 household whose son {son['name']} is a registered business owner")
     noise = w.lists["business"].filter(pl.col("pid").is_in(w.pool.used["business"].tolist()))
     for row in noise.sort("pid").head(2).to_dicts():
         w.truth("E04", kind="lookalike", id_number=row["id_number"], note="business owner not on the roll")
