@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from cardcheck.casefile import frames
 from cardcheck.config import load_config
+from cardcheck.engine import run_rules
 from cardcheck.engines import make_engine
 from cardcheck.rules.base import Context
 from cardcheck.rules.payment.attribution import (
@@ -60,11 +61,14 @@ ROLL = [
      "monthly_amount": 80000, "card_no": "C2"},
     {"household_id": "H2", "name": "王五", "id_number": C, "fund": "困难残疾人生活补贴",
      "monthly_amount": 10000, "card_no": "C2"},
-    # a guardian's card carrying two orphans' allowances
+    # a guardian's card carrying two orphans' allowances (one entry: the card), and 孙二's
+    # disability subsidy on it too (an entry of its own)
     {"household_id": "H3", "name": "孙小", "id_number": D, "fund": "孤儿基本生活费",
      "monthly_amount": 120000, "card_no": "C3", "payee_name": "孙七"},
     {"household_id": "H3", "name": "孙二", "id_number": E, "fund": "孤儿基本生活费",
      "monthly_amount": 120000, "card_no": "C3", "payee_name": "孙七"},
+    {"household_id": "H3", "name": "孙二", "id_number": E, "fund": "困难残疾人生活补贴",
+     "monthly_amount": 8000, "card_no": "C3", "payee_name": "孙七"},
 ]
 
 
@@ -85,8 +89,13 @@ def with_entry_key(fn: Callable[[Context], nw.LazyFrame]) -> Callable[[Context],
 def test_entry_numbers_stand_for_one_entry_each() -> None:
     got = run("polars", {"roll": ROLL}, lambda ctx: roll_rows(ctx.table("roll"), ctx.config))
     pairs = got.select("entry", "entry_type", "entry_key", "fund").unique()
-    # H1's two members share an entry; 王五's two funds are two; the two orphans two
+    # H1's two members share an entry; 王五's two funds are two; the two orphans on one card
+    # one (keyed by the card), 孙二's subsidy one
     assert pairs.height == 5 == pairs["entry"].n_unique()
+    assert rows(pairs, ["entry_type", "entry_key", "fund"]) == sorted([
+        ("household", "H1", "农村低保"), ("person", C, "特困供养"), ("person", C, "困难残疾人生活补贴"),
+        ("card", "C3", "孤儿基本生活费"), ("person", E, "困难残疾人生活补贴"),
+    ], key=lambda r: tuple(str(v) for v in r))
     assert got.group_by("member_key").agg(pl.col("member").n_unique())["member"].max() == 1
     assert got["member"].n_unique() == got["member_key"].n_unique() == 5
 
@@ -98,8 +107,12 @@ def test_every_way_a_payment_is_matched_or_not(engine: str) -> None:
         pay("C1", "低保金"),  # the family names 农村低保 on this card
         pay("C2", "特困供养"),  # one of the card's two funds
         pay("C2", "代发"),  # a generic memo on a two-fund card: ambiguous
-        pay("C3", "孤儿生活费", id_number=E),  # the ID picks one of the two orphans
-        pay("C3", "孤儿生活费"),  # no ID: ambiguous between the two
+        pay("C3", "孤儿生活费", id_number=E),  # the orphans' card: one entry, whatever the ID
+        pay("C3", "孤儿生活费"),
+        pay("C3", "代发", id_number=D),  # the ID picks the orphans' entry of the card's two
+        pay("C3", "代发", id_number=E),  # 孙二 is in both: ambiguous
+        pay("C3", "代发"),  # ambiguous
+        pay("C8", "孤儿生活费", id_number=D),  # a card off the roll, the ID finds the card's entry
         pay("C9", "特困供养", id_number=C),  # a card off the roll, the ID finds the entry
         pay("C9", "代发"),  # a card off the roll
         pay("C1", "临时救助"),  # a fund the card does not carry
@@ -113,8 +126,12 @@ def test_every_way_a_payment_is_matched_or_not(engine: str) -> None:
         ("C1", "低保金", "household", "H1", "农村低保", 202304, "card", None),
         ("C2", "特困供养", "person", C, "特困供养", 202304, "card", None),
         ("C2", "代发", None, None, None, 202304, "card", "ambiguous"),
-        ("C3", "孤儿生活费", "person", E, "孤儿基本生活费", 202304, "card", None),
-        ("C3", "孤儿生活费", None, None, "孤儿基本生活费", 202304, "card", "ambiguous"),
+        ("C3", "孤儿生活费", "card", "C3", "孤儿基本生活费", 202304, "card", None),
+        ("C3", "孤儿生活费", "card", "C3", "孤儿基本生活费", 202304, "card", None),
+        ("C3", "代发", "card", "C3", "孤儿基本生活费", 202304, "card", None),
+        ("C3", "代发", None, None, None, 202304, "card", "ambiguous"),
+        ("C3", "代发", None, None, None, 202304, "card", "ambiguous"),
+        ("C8", "孤儿生活费", "card", "C3", "孤儿基本生活费", 202304, "id", None),
         ("C9", "特困供养", "person", C, "特困供养", 202304, "id", None),
         ("C9", "代发", None, None, None, 202304, None, "card_not_on_roll"),
         ("C1", "临时救助", None, None, "临时救助", 202304, None, "fund_not_on_roll"),
@@ -148,6 +165,96 @@ def test_approved_is_the_sum_of_active_members_counted_once(engine: str) -> None
     assert rows(got, ["entry_key", "period", "approved"]) == sorted([
         ("H1", 202304, 50000), ("H1", 202305, 30000), (C, 202305, None),
     ], key=lambda r: tuple(str(v) for v in r))
+
+
+# ---------------------------------------------------------------- several people on one card
+
+KIDS = ["110101201003150011", "110101201207200025", "110101201501020033", "110101200911110053"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_card_unit_names_its_members_and_shares_out_its_receipts(engine: str) -> None:
+    """Four orphans on one guardian's card are one entry named 户主 first, then by ID (three
+    names, then 等 4 人); each receives their own share, as a person, while active."""
+    names = ["孙一", "孙二", "孙三", "孙四"]
+    roll = [{"household_id": "H7", "name": n, "id_number": i, "fund": "孤儿基本生活费",
+             "relation": "户主" if n == "孙三" else "兄弟姐妹", "monthly_amount": 135000,
+             "card_no": "C7", "payee_name": "孙七"} for n, i in zip(names, KIDS, strict=True)]
+    roll[3]["end_date"] = "2023-04-30"  # 孙四 turned 18 in April
+    payments = [pay("C7", "2023年04月孤儿基本生活费", 540000),
+                pay("C7", "2023年05月孤儿基本生活费", 270000, "2023-05-10")]
+    tables = {"roll": roll, "payments": payments}
+    ents = run(engine, tables, lambda ctx: prepare(ctx).entries)
+    assert ents.select("entry_type", "card_no", "id_number", "name", "names", "n_members").rows() \
+        == [("card", "C7", KIDS[2], "孙三", "孙三、孙四、孙一等 4 人", 4)]
+    got = run(engine, tables, shared_receipts)
+    assert rows(got, ["id_number", "entry_type", "card_no", "period", "paid"]) == sorted(
+        [(k, "person", "C7", 202304, 135000) for k in KIDS]
+        # May: 270000 for three (孙四 no longer counts); each share is capped at what was paid
+        + [(k, "person", "C7", 202305, 135000) for k in KIDS[:3]],
+        key=lambda r: tuple(str(v) for v in r))
+
+
+UNIT_MONTHS = range(1, 7)
+unit_member = st.tuples(
+    st.sampled_from([100000, 120000, 135000]),  # monthly_amount
+    st.integers(1, 6), st.integers(1, 7),  # first and last month on the roll (7: open)
+)
+unit_credit = st.tuples(
+    st.sampled_from(UNIT_MONTHS),  # the month it is for
+    st.sampled_from(["all", "one", "over"]),  # the active members' sum, one share, sum + 100 元
+    st.sampled_from([10, 20]),  # the pay day (the deadline is the 15th)
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(unit_member, min_size=1, max_size=3), st.lists(unit_credit, max_size=9))
+def test_a_card_of_several_people_is_reconciled_as_one_unit(
+        members: list[tuple[int, int, int]], credits: list[tuple[int, str, int]]) -> None:
+    """P03, P04 and P05 on one card carrying one person-level fund for one to three people
+    agree with reconciling the card month by month: approved = the sum of the members active
+    that month, every credit of the month counted against it, one finding each naming all."""
+    names = ["孙一", "孙二", "孙三"][:len(members)]
+    roll = []
+    for (amount, first, last), name, kid in zip(members, names, KIDS, strict=False):
+        last = max(first, last)
+        end = None if last == 7 else (dt.date(2023, last + 1, 1) - dt.timedelta(days=1)).isoformat()
+        roll.append({"household_id": "H8", "name": name, "id_number": kid, "relation": "兄弟姐妹",
+                     "fund": "孤儿基本生活费", "monthly_amount": amount, "card_no": "C8",
+                     "start_date": f"2023-{first:02d}-01", "end_date": end})
+
+    def approved(month: int) -> int | None:
+        active = [a for a, f, t in members if f <= month <= max(f, t)]
+        return sum(active) if active else None
+
+    payments, per_month = [], {}
+    for month, kind, day in credits:
+        due = approved(month) or 135000
+        amount = {"all": due, "one": members[0][0], "over": due + 10000}[kind]
+        payments.append(pay("C8", f"2023年{month:02d}月孤儿基本生活费", amount,
+                            f"2023-{month:02d}-{day}"))
+        per_month.setdefault(month, []).append((amount, day))
+    want: dict[str, tuple[int, int]] = {}
+    p03 = [abs(sum(a for a, _ in c) - approved(m)) for m, c in per_month.items()
+           if approved(m) is not None and sum(a for a, _ in c) != approved(m)
+           and not (len(c) >= 2 and sum(a for a, _ in c) > approved(m))]
+    p04 = [sum(a for a, _ in c) - (approved(m) or max(a for a, _ in c))
+           for m, c in per_month.items() if len(c) >= 2]
+    p04 = [x for x in p04 if x > 0]
+    late = {m: sum(a for a, d in c if d > 15) for m, c in per_month.items()}
+    p05 = [x for x in late.values() if x > 0]
+    for rule, found in (("P03", p03), ("P04", p04), ("P05", p05)):
+        if found:
+            want[rule] = (sum(found), len(found))
+    data = frames({"roll": roll, "payments": payments} if payments else {"roll": roll}, CONFIG)
+    if not payments:
+        return
+    result = run_rules(data, CONFIG, engine=make_engine("polars"), select=["P03", "P04", "P05"])
+    got = result.findings
+    assert {r: (a, m) for r, a, m in got.select("rule", "amount", "months").rows()} == want
+    assert got.get_column("card_no").to_list() == ["C8"] * got.height
+    for evidence in got.get_column("evidence"):
+        assert all(name in evidence for name in names), evidence
 
 
 MONTHS = [202301, 202302, 202303, 202304, 202305, 202306]

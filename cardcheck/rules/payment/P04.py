@@ -3,7 +3,10 @@
 Finds: every (entry, period) with two or more attributed payments whose sum exceeds the
 approved amount by more than `tolerance_fen` (where the roll gives no amount for that month,
 the largest single payment stands for it). One finding per entry; amount = the extra paid
-above the approved amount, months = the periods paid twice.
+above the approved amount, months = the periods paid twice. Several people's person-level fund
+on one card (orphan siblings, two disabled members on the 户主's card) is one entry, approved at
+their sum: one credit for all of them is not a duplicate, a second one is, and the finding names
+every member.
 Why: the same month paid twice — by two batches, or onto two cards of one household — is money
 out of the fund that nobody approved.
 Known false positive: a back-payment (补发) whose memo names the month it makes up, paid in the

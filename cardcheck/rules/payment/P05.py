@@ -2,7 +2,8 @@
 
 Finds: attributed payments paid after `deadline_day` (configs/funds.yaml, per fund; capped at
 the month's last day) of their period month — e.g. May's 农村低保 paid on 20 June. One finding
-per entry: the periods paid late, the money paid late and the worst delay in days. Severity is
+per entry (several people's person-level fund on one card is one entry, every member named):
+the periods paid late, the money paid late and the worst delay in days. Severity is
 the rule's (medium) unless some payment was more than `max_days_late` days late: then high. A
 severity set for P05 in configs/rules.yaml applies to every finding.
 Why: the campaign requires subsidies to reach the card on time (按时发放); a pattern of late

@@ -2,7 +2,11 @@
 
 An entry is what is approved and paid: for a household-level fund (config.household_funds) the
 household (household_id, fund), whose approved monthly amount is the sum of its member rows'
-monthly_amount; for a person-level fund the person (id_number, fund).
+monthly_amount; for a person-level fund the person (id_number, fund). Where the roll registers a
+person-level fund of two or more people on one card (orphan siblings under one guardian, two
+disabled members' subsidies on the 户主's card), that card and fund are one entry (`card`, keyed
+by the card number): the bank pays them as one credit a month, so they are reconciled as one
+unit, approved at the sum of the members active that month, like a household.
 
 A payment is matched by its card first: the roll entries registered on that card whose fund the
 memo names (memo_fund), or whose fund family it names (memo_family: 低保金 for 城市/农村低保), or,
@@ -35,14 +39,20 @@ KEYS = ["k_card", "k_id", "k_fund", "k_fam"]
 ENTRY = ["entry"]  # the entry's number: what rules join and group on
 ABOUT = ["entry_type", "fund"]  # what an entry is, carried beside its number where rules need it
 PLACE = ["household_id", "id_number", "name", "region_code", "township", "village", "card_no"]
+WHO = ["names", "n_members"]  # a card unit's members, for evidence (entries)
 
 CARD_NOT_ON_ROLL = "card_not_on_roll"
 FUND_NOT_ON_ROLL = "fund_not_on_roll"
 AMBIGUOUS = "ambiguous"
+CARD_UNIT = "card"  # entry_type of several people's person-level fund on one card
+NAMED = 3  # a card unit's evidence names this many members, then "等 n 人"
 
 
 def roll_rows(roll: nw.LazyFrame, config: Config) -> nw.LazyFrame:
-    """Roll rows with their entry keys, member key, fund family and active months."""
+    """Roll rows with their entry keys, member key, fund family and active months.
+
+    entry_type is `household` (a household-level fund), `card` (a person-level fund the roll
+    registers on one card for two or more people: one entry per card and fund) or `person`."""
     is_hh = nw.col("fund").is_in(config.household_funds)
     person_key = nw.when(usable()).then(nw.col("id_number")).otherwise(nw.concat_str([
         nw.lit("?"), text(nw.col("household_id")), nw.lit("|"), text(nw.col("name_key")),
@@ -50,16 +60,27 @@ def roll_rows(roll: nw.LazyFrame, config: Config) -> nw.LazyFrame:
     ]))
     hh_key = nw.when(nw.col("household_id").is_null()).then(
         nw.concat_str([nw.lit("~"), person_key])).otherwise(nw.col("household_id"))
-    return roll.filter(~nw.col("fund").is_null()).with_columns(
-        entry_type=nw.when(is_hh).then(nw.lit("household")).otherwise(nw.lit("person")),
-        entry_key=nw.when(is_hh).then(hh_key).otherwise(person_key),
-        member_key=person_key,
+    rows = roll.filter(~nw.col("fund").is_null()).with_columns(member_key=person_key)
+    # (card, person-level fund) pairs the roll gives to more than one person
+    pooled = (
+        rows.filter(~nw.col("fund").is_in(config.household_funds) & ~nw.col("card_no").is_null())
+        .group_by("card_no", "fund")
+        .agg(nw.col("member_key").min().alias("_lo"), nw.col("member_key").max().alias("_hi"))
+        .filter(nw.col("_lo") != nw.col("_hi"))
+        .select("card_no", "fund", _pooled=nw.lit(True))
+    )
+    pooled_row = ~is_hh & nw.col("_pooled").fill_null(False)
+    return rows.join(pooled, on=["card_no", "fund"], how="left").with_columns(
+        entry_type=nw.when(is_hh).then(nw.lit("household"))
+        .when(pooled_row).then(nw.lit(CARD_UNIT)).otherwise(nw.lit("person")),
+        entry_key=nw.when(is_hh).then(hh_key).when(pooled_row).then(nw.col("card_no"))
+        .otherwise(person_key),
         member_id=nw.when(usable()).then(nw.col("id_number")).otherwise(nw.lit(None))
         .cast(nw.String),
         family=family_of(config),
         start_month=month_of(nw.col("start_date")).fill_null(NO_START),
         end_month=month_of(nw.col("end_date")).fill_null(NO_END),
-    ).with_columns(
+    ).drop("_pooled").with_columns(
         entry=nw.concat_str([nw.col("entry_type"), nw.lit("|"), nw.col("fund"), nw.lit("|"),
                              nw.col("entry_key")]).rank(method="dense").cast(nw.Int64),
         member=nw.col("member_key").rank(method="dense").cast(nw.Int64),
@@ -70,7 +91,8 @@ def entries(rows: nw.LazyFrame) -> nw.LazyFrame:
     """One row per entry: where it is, who it is (the 户主 for a household), its card and months.
 
     id_number is the person's usable ID (person entries) or the 户主's, else the smallest
-    member's (household entries); end_month is NO_END while any row is open.
+    member's (household and card entries); end_month is NO_END while any row is open; a card
+    unit's `names` and `n_members` (unit_names) name its members (null for other entries).
     """
     head = nw.col("relation").fill_null("") == "户主"
     return (
@@ -93,7 +115,37 @@ def entries(rows: nw.LazyFrame) -> nw.LazyFrame:
             .otherwise(nw.col("head_id")),
         )
         .drop("head_name", "head_id", "member_id")
+        .join(unit_names(rows), on=ENTRY, how="left")
     )
+
+
+def unit_names(rows: nw.LazyFrame) -> nw.LazyFrame:
+    """`names` and `n_members` of each card unit (ENTRY): its members' names, the 户主 first,
+    then by ID, joined by 、 (after NAMED names "等 n 人"), and how many they are."""
+    head = (nw.col("relation").fill_null("") == "户主").cast(nw.Int32)
+    members = (
+        rows.filter(nw.col("entry_type") == CARD_UNIT).with_columns(_head=head)
+        .group_by(*ENTRY, "member")
+        .agg(nw.col("name").min(), nw.col("_head").max(), nw.col("member_key").min())
+        .with_columns(
+            _order=nw.concat_str([(1 - nw.col("_head")).cast(nw.String), nw.col("member_key")]),
+            _one=nw.lit(1).cast(nw.Int64),
+        )
+        .with_columns(_k=nw.col("_one").cum_sum().over(*ENTRY, order_by="_order"))
+        .with_columns(*(nw.when(nw.col("_k") == i).then(text(nw.col("name"))).alias(f"_n{i}")
+                        for i in range(1, NAMED + 1)))
+        .group_by(ENTRY)
+        .agg(nw.col("_k").max().alias("n_members"),
+             *(nw.col(f"_n{i}").min() for i in range(1, NAMED + 1)))
+    )
+    later = [nw.when(nw.col(f"_n{i}").is_null()).then(nw.lit(""))
+             .otherwise(nw.concat_str([nw.lit("、"), nw.col(f"_n{i}")]))
+             for i in range(2, NAMED + 1)]
+    more = nw.when(nw.col("n_members") > NAMED).then(
+        nw.concat_str([nw.lit("等 "), text(nw.col("n_members")), nw.lit(" 人")])) \
+        .otherwise(nw.lit(""))
+    return members.select(*ENTRY, "n_members",
+                          names=nw.concat_str([text(nw.col("_n1")), *later, more]))
 
 
 def approved_for(pairs: nw.LazyFrame, rows: nw.LazyFrame, keep: Keep = as_is) -> nw.LazyFrame:
@@ -319,9 +371,9 @@ def prepare(ctx: Context) -> Attribution:
 
 
 def with_place(per_entry: nw.LazyFrame, ents: nw.LazyFrame) -> nw.LazyFrame:
-    """Add what the entry is (entry_type, fund) and its household, person, name, place and card
-    to rows keyed by ENTRY."""
-    return per_entry.join(ents.select(*ENTRY, *ABOUT, *PLACE, "end_month"), on=ENTRY,
+    """Add what the entry is (entry_type, fund) and its household, person, name, place, card
+    and members (WHO) to rows keyed by ENTRY."""
+    return per_entry.join(ents.select(*ENTRY, *ABOUT, *PLACE, *WHO, "end_month"), on=ENTRY,
                           how="left")
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import month_text, text, yuan
+from cardcheck.rules.payment.attribution import CARD_UNIT
 
 
 def who() -> nw.Expr:
-    """'张三户' for a household entry (named by its 户主), '张三' for a person."""
+    """'张三户' for a household entry (named by its 户主), '张三' for a person, '孙小、孙二（2 人同
+    卡）' for a card unit (several people's person-level fund on one card: every member named)."""
     return nw.when(nw.col("entry_type") == "household") \
         .then(nw.concat_str([text(nw.col("name")), nw.lit("户")])) \
+        .when(nw.col("entry_type") == CARD_UNIT) \
+        .then(nw.concat_str([text(nw.col("names")), nw.lit("（"), text(nw.col("n_members")),
+                             nw.lit(" 人同卡）")])) \
         .otherwise(text(nw.col("name")))
 
 

@@ -4,7 +4,9 @@ Person-level funds: the person's attributed payments. Household-level funds: eve
 usable ID receives their share — the member row's monthly_amount, or the household's payment if
 that is smaller or the row has no amount. Members whose row is not active in the month are left
 out, unless the household as a whole is not active then (paid before its first member started
-or after its last member ended: everyone listed counts).
+or after its last member ended: everyone listed counts). A card unit (several people's
+person-level fund on one card, attribution.py) is shared out the same way, and each member's
+receipt is their own (entry_type `person`): the fund is theirs, not the household's.
 
 The whole frame is long (people × months: 8.7M rows at 300k households), and every rule that
 uses it asks about a few people only (those on a reference list, holding two exclusive funds, on
@@ -19,7 +21,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context
-from cardcheck.rules.payment.attribution import ENTRY, Attribution, prepare
+from cardcheck.rules.payment.attribution import CARD_UNIT, ENTRY, Attribution, prepare
 
 RECEIPTS = ["id_number", "household_id", "entry_type", "fund", "period", "card_no", "paid"]
 PEOPLE = ["id_number", "name", "region_code", "township", "village"]
@@ -41,8 +43,10 @@ def receipts(att: Attribution, ids: nw.LazyFrame | None = None) -> nw.LazyFrame:
     ).join(per, on=ENTRY, how="inner")
     # one row per member (a member listed twice: the larger amount, the widest span)
     members = (
-        only(att.rows.filter((nw.col("entry_type") == "household")
+        only(att.rows.filter(nw.col("entry_type").is_in(["household", CARD_UNIT])
                              & ~nw.col("member_id").is_null()), "member_id")
+        .with_columns(entry_type=nw.when(nw.col("entry_type") == CARD_UNIT)
+                      .then(nw.lit("person")).otherwise(nw.col("entry_type")))
         .group_by(*ENTRY, "member_id").agg(
             nw.col("entry_type").min(), nw.col("fund").min(), nw.col("household_id").min(),
             nw.col("monthly_amount").max().alias("share"),
