@@ -10,7 +10,9 @@ an XLSX account master with spaced card numbers, mixed date formats …); every 
 decodes to the truth. `demo_frames()` gives the same county as canonical frames, for tests.
 
 Generation is whole-column (numpy + polars); only the planted cases (a few dozen) are placed one by
-one. The same seed gives the same bytes.
+one. The same seed gives the same bytes. Shapes too rare for a small county are planted on purpose
+(plant_shared.py): orphan siblings on one guardian's card and two disabled members' subsidies on
+the 户主's card, paid in full and as P03-P05 cases.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from cardcheck.demo import (
     plant_card,
     plant_elig,
     plant_pay,
+    plant_shared,
     refs,
     roll,
     transactions,
@@ -79,7 +82,8 @@ def build(households: int = 2000, seed: int = 7) -> Demo:
     pool = roll.Pool(extras)
     r = roll.build_roll(rng, county, pool)
     vil = people.villages(households)
-    w = World(np.random.default_rng([seed, 1]), county, pool, r, households, vil)
+    w = World(np.random.default_rng([seed, 1]), county, pool, r, households, vil,
+              late_rng=np.random.default_rng([seed, 5]))
     w.contact_frame = roll.contacts(county.persons, county.households, households)
     w.lists = refs.lists(rng, county.persons, pool, households)
     w.officials, w.relatives = refs.officials(rng, county.persons, pool, vil)
@@ -110,7 +114,8 @@ def build(households: int = 2000, seed: int = 7) -> Demo:
     for step in (plant_pay.c02_split, plant_pay.p01, plant_pay.p02, plant_pay.p03, plant_pay.p04,
                  plant_pay.p05, plant_pay.p06, plant_pay.lookalikes, plant_card.c05,
                  plant_card.c07, plant_card.c08, plant_elig.e01, plant_elig.e02,
-                 plant_elig.e03_e05, plant_elig.e07, plant_elig.e08, plant_elig.e09_roll):
+                 plant_elig.e03_e05, plant_elig.e07, plant_elig.e08, plant_elig.e09_roll,
+                 plant_shared.orphan_siblings, plant_shared.disabled_pairs):
         step(w)
     profiles = transactions.profiles(w.profiles)
     return Demo(w, w.truth_frame(), time.perf_counter() - t0, seed, profiles)

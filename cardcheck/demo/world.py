@@ -47,6 +47,9 @@ class World:
     p01_keys: list[int] = field(default_factory=list)
     late_deaths: list[tuple[dict[str, Any], str]] = field(default_factory=list)
     moved_here: list[dict[str, Any]] = field(default_factory=list)
+    # draws of the plants added last (plant_shared), apart from `rng` so that adding them
+    # changes no draw of the plants before
+    late_rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
 
     # ------------------------------------------------------------------ choosing households
     def find_plain(self) -> None:
@@ -74,6 +77,21 @@ class World:
         cand = self.plain.filter(pl.col("kind").is_in(kinds) & pl.col("people").is_between(min_size, max_size)
                                  & ~pl.col("hid").is_in(sorted(self.used)))
         out = cand["hid"].head(n).to_list()
+        if len(out) < n:
+            from cardcheck.errors import CardcheckError
+
+            raise CardcheckError(
+                f"the demo county is too small to plant every case ({'/'.join(kinds)} households "
+                f"run out); use more --households")
+        self.used.update(out)
+        return out
+
+    def pick_last(self, kinds: tuple[str, ...], n: int = 1, min_size: int = 1) -> list[int]:
+        """Like pick, from the other end of the order: plants added later take these, so the
+        households every earlier plant picks stay the same."""
+        cand = self.plain.filter(pl.col("kind").is_in(kinds) & (pl.col("people") >= min_size)
+                                 & ~pl.col("hid").is_in(sorted(self.used)))
+        out = cand["hid"].tail(n).reverse().to_list()
         if len(out) < n:
             from cardcheck.errors import CardcheckError
 
