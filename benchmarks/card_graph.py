@@ -21,8 +21,8 @@ from cardcheck.config import load_config
 from cardcheck.demo import demo_frames
 from cardcheck.engine import run_rules
 from cardcheck.engines import DuckDBEngine, Engine
-from cardcheck.graph import build_projection, edges, largest_hubs, neighbourhood
-from cardcheck.graph_export import export_graphml
+from cardcheck.graph.build import build_projection, edges, largest_hubs, neighbourhood
+from cardcheck.graph.export import export_graphml
 
 CODES = [f"C0{i}" for i in range(1, 9)]
 

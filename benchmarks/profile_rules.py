@@ -29,7 +29,7 @@ def load_frames(inputs: Path, cache: Path | None) -> dict[str, pl.DataFrame]:
     if cache is not None and any(cache.glob("*.parquet")):
         return {p.stem: pl.read_parquet(p) for p in sorted(cache.glob("*.parquet"))}
     from cardcheck.ingest import load_inputs
-    from cardcheck.run import read_inputs_file
+    from cardcheck.pipeline.options import read_inputs_file
 
     frames = load_inputs(read_inputs_file(inputs), load_config(None)).frames
     if cache is not None:

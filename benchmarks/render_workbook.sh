@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Render a cardcheck workbook to PDF and PNG pages with LibreOffice, to look at what prints.
 #   benchmarks/render_workbook.sh [WORKBOOK.xlsx] [OUTDIR]
-# Without a workbook, writes the small example run's workbook first (cardcheck.report.example).
+# Without a workbook, writes the small example run's workbook first (cardcheck.example).
 # Needs: apt-get install -y libreoffice-calc poppler-utils fonts-noto-cjk
 set -euo pipefail
 out="${2:-/tmp/cardcheck_render}"
@@ -11,10 +11,10 @@ if [ -z "$book" ]; then
   book=$(python - "$out" <<'PY'
 import sys
 from pathlib import Path
-from cardcheck.outputs import write_outputs
+from cardcheck.outputs.write import write_outputs
 from cardcheck.progress import Progress
-from cardcheck.report.example import example_run
-from cardcheck.run import Timer
+from cardcheck.example import example_run
+from cardcheck.pipeline.run import Timer
 run = example_run(Path(sys.argv[1]) / "run", quiet=True)
 write_outputs(run, Timer(), Progress(quiet=True))
 print(run.outputs["workbook"])

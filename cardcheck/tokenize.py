@@ -22,18 +22,20 @@ import polars as pl
 import yaml
 
 from cardcheck.config import Config
+from cardcheck.engine import run_rules
 from cardcheck.errors import CardcheckError
 from cardcheck.ingest import load_file
 from cardcheck.model import ID_USABLE, SCHEMAS
 from cardcheck.normalize.ids import id_status
 
-ID_COLUMNS = ("id_number", "payee_id", "holder_id", "agent_id", "official_id", "relative_id")
+ID_COLUMNS = ("id_number", "payee_id", "holder_id", "agent_id", "official_id", "relative_id",
+              "head_id")
 CARD_COLUMNS = ("card_no", "counterparty_account")
 STATUS_OF = {"id_number": "id_status", "holder_id": "holder_id_status"}
 DERIVED = {"name_key", "payee_name_key", "holder_name_key", "agent_name_key", "account_name_key",
            "pay_month", "txn_month", "memo_fund", "memo_family", "memo_funds", "memo_generic",
            "memo_period", "id_status", "holder_id_status", "source_file", "source_line",
-           "source_region"}
+           "source_region", "card_damage"}
 MIN_KEY_BYTES = 16
 
 
@@ -93,7 +95,6 @@ def writable(df: pl.DataFrame) -> pl.DataFrame:
 def tokenise_inputs(paths: dict[str, list[Path]], key: bytes, out: Path,
                     config: Config) -> tuple[dict[str, list[str]], pl.DataFrame]:
     """Tokenise every file; return the new inputs.yaml mapping and the E09 findings of raw IDs."""
-    from cardcheck.engine import run_rules
 
     private_dir(out)
     frames: dict[str, pl.DataFrame] = {}

@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 from cardcheck.cli import app
 from cardcheck.config import load_config
 from cardcheck.errors import InputError
-from cardcheck.ingest import load_file, sanity
-from cardcheck.ingest.sanity import same_files
+from cardcheck.ingest import load_file, checks
+from cardcheck.ingest.checks import same_files
 
 BAD = Path(__file__).parent.parent / "fixtures" / "io" / "bad"
 ROLL = ("户编号,姓名,身份证号,与户主关系,救助类别,月保障金额,保障起始日期,保障终止日期,银行卡号\n"
@@ -405,5 +405,5 @@ def test_reader_notes_the_digest_of_the_bytes_on_disk(tmp_path: Path) -> None:
     load_file(path, "roll", load_config())
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    assert sanity._DIGESTS[key] == hashlib.sha256(ROLL.encode("gbk")).hexdigest()
-    assert sanity.sha256(path) == sanity._DIGESTS[key]
+    assert checks._DIGESTS[key] == hashlib.sha256(ROLL.encode("gbk")).hexdigest()
+    assert checks.sha256(path) == checks._DIGESTS[key]

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from cardcheck.cli import app
 from cardcheck.engine import FINDINGS_OUT
 from cardcheck.model import REJECTS, rejects_csv
-from cardcheck.outputs import escape_formulas
+from cardcheck.report.files import escape_formulas
 
 RUNNER = CliRunner()
 

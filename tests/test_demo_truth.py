@@ -7,7 +7,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cardcheck.run import CheckOptions, run_check
+from cardcheck.pipeline.options import CheckOptions
+from cardcheck.pipeline.run import run_check
 
 KEYS = ("household_id", "id_number", "card_no")
 

@@ -9,14 +9,14 @@ import pytest
 
 from cardcheck.config import load_config
 from cardcheck.engine import run_rules
-from cardcheck.outputs import write_csv
+from cardcheck.report.files import write_csv
 
 
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
     from cardcheck.demo import write_demo
     from cardcheck.ingest import load_inputs
-    from cardcheck.run import read_inputs_file
+    from cardcheck.pipeline.options import read_inputs_file
 
     folder = tmp_path_factory.mktemp("demo")
     write_demo(folder, households=300, seed=3, clean=True)

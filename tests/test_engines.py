@@ -19,7 +19,7 @@ COLUMNS = ["finding_id", "rule", "household_id", "id_number", "card_no", "fund",
 def demo_frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
     from cardcheck.demo import write_demo
     from cardcheck.ingest import load_inputs
-    from cardcheck.run import read_inputs_file
+    from cardcheck.pipeline.options import read_inputs_file
 
     folder = tmp_path_factory.mktemp("demo")
     write_demo(folder, households=300, seed=5, clean=False)

@@ -18,12 +18,12 @@ import pytest
 
 from cardcheck.config import load_config
 from cardcheck.errors import ConfigError
-from cardcheck.outputs import write_outputs
+from cardcheck.example import CARDS, HYPERLINK, IDS, example_findings, example_run
+from cardcheck.outputs.write import write_outputs
+from cardcheck.pipeline.options import Timer
 from cardcheck.progress import Progress
 from cardcheck.report.book import BookInput, build_and_write
-from cardcheck.report.example import CARDS, HYPERLINK, IDS, example_findings, example_run
 from cardcheck.report.spec import report_spec
-from cardcheck.run import Timer
 
 SHEETS = ["汇总", "表1", "表2", "表3", "表4", "表5", "C03 救助对象与持卡人不一致", "C04 代管代取",
           "C05 发放摘要不规范", "E06 重复享受", "P03 金额不符"]
@@ -217,9 +217,9 @@ def test_report_settings_errors_name_the_key(patch: dict, message: str) -> None:
 
 def test_cards_csv_follows_a_renamed_table2(tmp_path: Path) -> None:
     from cardcheck.config import _merge
+    from cardcheck.example import example_frames
     from cardcheck.report import tables as T
     from cardcheck.report.book import cards_csv_path, write_cards_csv
-    from cardcheck.report.example import example_frames
 
     config = load_config()
     renamed = dataclasses.replace(config, report=_merge(config.report, {"sheets": {"t2": {

@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 from cardcheck.cli import app
 from cardcheck.engine import finding_ids
 from cardcheck.errors import CardcheckError
-from cardcheck.ledger import Ledger
-from cardcheck.outputs import write_outputs
+from cardcheck.example import example_findings, example_run
+from cardcheck.ledger.store import Ledger
+from cardcheck.outputs.write import write_outputs
+from cardcheck.pipeline.options import CheckRun, Timer
 from cardcheck.progress import Progress
-from cardcheck.report.example import example_findings, example_run
-from cardcheck.run import CheckRun, Timer
 
 C03, C05_D, C05_E, P03, E06 = ("eb813c72cacd", "b2093e1ced98", "6a7607e05dd8", "473b3103a5bf",
                                "a948757cbbf5")
@@ -142,7 +142,7 @@ def test_failed_run_leaves_ledger_as_it_was(tmp_path: Path, monkeypatch: pytest.
     ledger = tmp_path / "l.db"
     check(tmp_path / "r1", ledger, "自查自纠")
     before = sqlite3.connect(ledger).execute("SELECT * FROM findings ORDER BY 1").fetchall()
-    import cardcheck.ledger as L
+    import cardcheck.ledger.store as L
 
     def boom(*args: object) -> None:
         raise RuntimeError("killed")
@@ -159,8 +159,8 @@ def test_killed_process_leaves_ledger_as_it_was(tmp_path: Path) -> None:
     check(tmp_path / "r1", ledger, "自查自纠")
     code = f"""
 import os
-import cardcheck.ledger as L
-from cardcheck.report.example import example_findings
+import cardcheck.ledger.store as L
+from cardcheck.example import example_findings
 real = L._insert
 def die(c, table, df):
     real(c, table, df)

@@ -10,14 +10,15 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-import cardcheck.ingest
-import cardcheck.run
-from cardcheck.canonical_run import run_normalise
+import cardcheck.pipeline.canonical
+import cardcheck.pipeline.run
 from cardcheck.config import load_config
 from cardcheck.demo import write_demo
 from cardcheck.engine import run_rules
-from cardcheck.ingest import load_inputs, sanity
-from cardcheck.run import CheckOptions, read_inputs_file, run_check
+from cardcheck.ingest import checks, load_inputs
+from cardcheck.pipeline.canonical import run_normalise
+from cardcheck.pipeline.options import CheckOptions, read_inputs_file
+from cardcheck.pipeline.run import run_check
 
 MB = 1024 ** 2
 
@@ -31,12 +32,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_a_county_runs_in_memory_a_prefecture_streaming(monkeypatch: pytest.MonkeyPatch) -> None:
     paths = {"payments": [Path("p.csv")]}
-    monkeypatch.setattr(sanity, "text_size", lambda _paths: 113 * MB)  # 30k households
-    assert sanity.polars_engine(paths) == "in-memory"
-    monkeypatch.setattr(sanity, "text_size", lambda _paths: sanity.IN_MEMORY_UP_TO)
-    assert sanity.polars_engine(paths) == "in-memory"
-    monkeypatch.setattr(sanity, "text_size", lambda _paths: 1200 * MB)  # 300k households
-    assert sanity.polars_engine(paths) == "auto"
+    monkeypatch.setattr(checks, "text_size", lambda _paths: 113 * MB)  # 30k households
+    assert checks.polars_engine(paths) == "in-memory"
+    monkeypatch.setattr(checks, "text_size", lambda _paths: checks.IN_MEMORY_UP_TO)
+    assert checks.polars_engine(paths) == "in-memory"
+    monkeypatch.setattr(checks, "text_size", lambda _paths: 1200 * MB)  # 300k households
+    assert checks.polars_engine(paths) == "auto"
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch, module: object, name: str, seen: dict[str, str | None]
@@ -54,8 +55,8 @@ def test_check_reads_and_runs_its_rules_in_memory_then_restores(
         demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POLARS_ENGINE_AFFINITY", raising=False)
     seen: dict[str, str | None] = {}
-    _spy(monkeypatch, cardcheck.ingest, "load_inputs", seen)
-    _spy(monkeypatch, cardcheck.run, "run_rules", seen)
+    _spy(monkeypatch, cardcheck.pipeline.run, "load_inputs", seen)
+    _spy(monkeypatch, cardcheck.pipeline.run, "run_rules", seen)
     run_check(CheckOptions(roll=None, accounts=None, payments=[], out=tmp_path / "out",
                            inputs=demo, excel=False, quiet=True))
     assert seen == {"load_inputs": "in-memory", "run_rules": "in-memory"}
@@ -66,7 +67,7 @@ def test_normalise_reads_in_memory(demo: Path, tmp_path: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POLARS_ENGINE_AFFINITY", raising=False)
     seen: dict[str, str | None] = {}
-    _spy(monkeypatch, cardcheck.ingest, "load_inputs", seen)
+    _spy(monkeypatch, cardcheck.pipeline.canonical, "load_inputs", seen)
     run_normalise(CheckOptions(roll=None, accounts=None, payments=[], out=tmp_path / "canon",
                                inputs=demo, quiet=True), None)
     assert seen == {"load_inputs": "in-memory"}
@@ -77,7 +78,7 @@ def test_the_users_own_engine_wins(demo: Path, tmp_path: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLARS_ENGINE_AFFINITY", "streaming")
     seen: dict[str, str | None] = {}
-    _spy(monkeypatch, cardcheck.run, "run_rules", seen)
+    _spy(monkeypatch, cardcheck.pipeline.run, "run_rules", seen)
     run_check(CheckOptions(roll=None, accounts=None, payments=[], out=tmp_path / "out",
                            inputs=demo, excel=False, quiet=True))
     assert seen == {"run_rules": "streaming"}

@@ -11,8 +11,8 @@ from polars.testing import assert_frame_equal
 from cardcheck.config import load_config
 from cardcheck.demo import write_demo
 from cardcheck.errors import InputError
-from cardcheck.ingest import load_inputs, sanity
-from cardcheck.run import read_inputs_file
+from cardcheck.ingest import checks, load_inputs
+from cardcheck.pipeline.options import read_inputs_file
 
 GB = 1024 ** 3
 
@@ -25,19 +25,19 @@ def sized(tmp_path: Path, name: str, n: int) -> Path:
 
 def test_two_at_once_with_two_cores_and_memory_to_spare(tmp_path: Path) -> None:
     paths = {"payments": [sized(tmp_path, "p.csv", 1000)], "roll": [sized(tmp_path, "r.csv", 1000)]}
-    assert sanity.read_workers(paths, available=2000 * 6, cores=2) == 2  # needs 2000 × 4.5
-    assert sanity.read_workers(paths, available=2000 * 5, cores=2) == 1  # not a fifth to spare
-    assert sanity.read_workers(paths, available=2000 * 6, cores=1) == 1
-    assert sanity.read_workers(paths, available=0, cores=2) == 1  # free memory unknown
+    assert checks.read_workers(paths, available=2000 * 6, cores=2) == 2  # needs 2000 × 4.5
+    assert checks.read_workers(paths, available=2000 * 5, cores=2) == 1  # not a fifth to spare
+    assert checks.read_workers(paths, available=2000 * 6, cores=1) == 1
+    assert checks.read_workers(paths, available=0, cores=2) == 1  # free memory unknown
 
 
 def test_a_province_is_read_one_file_at_a_time(tmp_path: Path, monkeypatch) -> None:
     paths = {"transactions": [tmp_path / "t.csv"]}
     # 1M households: 3.7 GB of CSV, 20 GB free (README "Speed"); 300k: 1.2 GB
-    monkeypatch.setattr(sanity, "text_size", lambda _paths: 3.7 * GB)
-    assert sanity.read_workers(paths, available=20 * GB, cores=2) == 1
-    monkeypatch.setattr(sanity, "text_size", lambda _paths: 1.2 * GB)
-    assert sanity.read_workers(paths, available=20 * GB, cores=2) == 2
+    monkeypatch.setattr(checks, "text_size", lambda _paths: 3.7 * GB)
+    assert checks.read_workers(paths, available=20 * GB, cores=2) == 1
+    monkeypatch.setattr(checks, "text_size", lambda _paths: 1.2 * GB)
+    assert checks.read_workers(paths, available=20 * GB, cores=2) == 2
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from cardcheck.outputs import write_outputs
+from cardcheck.example import example_run
+from cardcheck.outputs.write import write_outputs
+from cardcheck.pipeline.options import Timer
 from cardcheck.progress import Progress
-from cardcheck.report.example import example_run
-from cardcheck.run import Timer
 
 
 def test_manifest(tmp_path: Path) -> None:

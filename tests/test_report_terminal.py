@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from cardcheck.outputs import write_outputs
+from cardcheck.example import CARDS, IDS, example_run
+from cardcheck.outputs.write import write_outputs
+from cardcheck.pipeline.options import Timer
 from cardcheck.progress import Progress
-from cardcheck.report.example import CARDS, IDS, example_run
-from cardcheck.run import Timer
 
 
 def summary(tmp_path: Path, **options: object) -> str:

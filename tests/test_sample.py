@@ -10,12 +10,12 @@ import polars as pl
 from typer.testing import CliRunner
 
 from cardcheck.cli import app
-from cardcheck.ledger import Ledger
-from cardcheck.outputs import write_outputs
+from cardcheck.example import example_run
+from cardcheck.ledger.sampling import SampleSpec, draw
+from cardcheck.ledger.store import Ledger
+from cardcheck.outputs.write import write_outputs
+from cardcheck.pipeline.options import Timer
 from cardcheck.progress import Progress
-from cardcheck.report.example import example_run
-from cardcheck.run import Timer
-from cardcheck.sample import SampleSpec, draw
 
 HH = pl.DataFrame({
     "household_id": [f"H{i:03d}" for i in range(120)],

@@ -112,7 +112,7 @@ def test_single_file_needs_kind(tmp_path: Path) -> None:
     assert out.columns == [
         "region_code", "township", "village", "household_id", "name", "id_number", "relation",
         "fund", "monthly_amount(分)", "start_date", "end_date", "card_no", "payee_name",
-        "payee_id", "phone"]
+        "payee_id", "phone", "head_name", "head_id"]
     assert out.select("name", "id_number", "fund").rows() == [
         ("张三", token("id", "110101195001010017"), "农村低保")]
 

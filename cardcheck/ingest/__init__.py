@@ -19,42 +19,20 @@ import polars as pl
 
 from cardcheck.config import Config, TableSpec
 from cardcheck.errors import InputError
+from cardcheck.ingest.checks import text_bytes
+from cardcheck.ingest.counts import FileCounts
 from cardcheck.ingest.header import Mapping, find_header, scorer
 from cardcheck.ingest.layout import layout_grid, layout_verdicts
 from cardcheck.ingest.read import EXTRA, Grid, Table, open_grid
 from cardcheck.ingest.reversals import Reversals
 from cardcheck.ingest.reversals import net as net_reversals
 from cardcheck.ingest.rows import with_skip
-from cardcheck.ingest.sanity import text_bytes
 from cardcheck.ingest.values import CARD_COLUMNS, ID_COLUMNS, date_column, normalise
 from cardcheck.model import REJECTS, SCHEMAS, SOURCE
 from cardcheck.normalize.derive import derive
 
 MAIN = ("roll", "accounts", "payments", "transactions")
 SLICE_ROWS = 2_000_000
-
-
-@dataclass
-class FileCounts:
-    """What happened to the rows of one input file."""
-
-    file: str
-    kind: str
-    format: str
-    encoding: str | None
-    header_line: int | None
-    read: int = 0  # every row below the header row
-    loaded: int = 0
-    rejected: int = 0
-    skipped: int = 0
-    skipped_reasons: dict[str, int] = field(default_factory=dict)
-    title_lines: int = 0  # lines above the header row(s) (not part of `read`)
-    # what was read and what was not, for the summary and `cardcheck inspect` (not compared)
-    sheets: list[str] = field(default_factory=list, compare=False)  # the sheets read, in order
-    ignored_sheets: list[tuple[str, str]] = field(default_factory=list, compare=False)
-    ignored_headers: list[tuple[str, str]] = field(default_factory=list, compare=False)
-    # rows loaded with a damaged field emptied (each also a line in rejects.csv), among `loaded`
-    dropped: int = field(default=0, compare=False)
 
 
 @dataclass
@@ -263,7 +241,7 @@ def load_inputs(paths: dict[str, list[Path]], config: Config,
 
     With `workers` > 1 that many files are read at once (largest first): polars uses about one
     core and a third on one file, so two files at once take ~30 % less time on two cores, at
-    more memory while reading (`sanity.read_workers` decides). Frames, rejects and counts come
+    more memory while reading (`checks.read_workers` decides). Frames, rejects and counts come
     out in the order of `paths` either way, and the first failing file in that order is the
     error raised."""
     jobs = [(kind, Path(f)) for kind, files in paths.items()

@@ -35,9 +35,9 @@ import polars as pl
 
 from cardcheck.config import Config, LayoutSpec, TableSpec
 from cardcheck.errors import InputError
+from cardcheck.ingest.checks import note_sha256
 from cardcheck.ingest.header import OPTIONAL_REQUIRED, _encoding_note, scorer
 from cardcheck.ingest.read import DELIMITERS, HEAD_LINE_CHARS, HEAD_ROWS, Grid, decode, sniff
-from cardcheck.ingest.sanity import note_sha256
 from cardcheck.ingest.values import DIRECTIONS
 
 PREFIX_BYTES = 1 << 20  # read to decide whether a layout applies

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+import fastexcel
 import polars as pl
+import xlrd
 
 from cardcheck.errors import InputError
-from cardcheck.ingest.sanity import note_sha256
+from cardcheck.ingest.checks import note_sha256
 
 HEAD_ROWS = 20
 HEAD_LINE_CHARS = 65536
@@ -388,10 +390,6 @@ def _xls_layouts(data: bytes) -> dict[str, SheetLayout]:
     if not MERGED_RECORD.search(data):
         return {}
     try:
-        import xlrd
-    except ImportError:  # pragma: no cover - a dependency; without it merged cells stay empty
-        return {}
-    try:
         book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True)
     except Exception:  # noqa: BLE001 - xlrd's errors share no base class; calamine read it
         return {}
@@ -442,8 +440,6 @@ def fill_merged(df: pl.DataFrame, merged: list[tuple[int, int, int, int]], rows:
 
 
 def read_excel(data: bytes, path: Path, fmt: str, score: Scorer) -> Grid:
-    import fastexcel
-
     try:
         reader = fastexcel.read_excel(data)
     except Exception as exc:  # noqa: BLE001 - calamine's errors share no base class

@@ -18,7 +18,8 @@ import polars as pl
 
 from cardcheck.report import summary as S
 from cardcheck.report import tables as T
-from cardcheck.report.excel import MAX_ROWS, Writer, columns_of, sheet_values
+from cardcheck.report.excel import MAX_ROWS, Writer, columns_of, sheet_values, write_row
+from cardcheck.report.files import write_csv
 from cardcheck.report.spec import ReportSpec, SheetSpec
 
 CARDS_CSV_SUFFIX = "_全部卡片.csv"
@@ -66,7 +67,6 @@ def cards_note(cards: int, shown: int, csv_name: str) -> str:
 def write_cards_csv(cards: pl.DataFrame, sheet: SheetSpec, path: Path) -> Path:
     """表2 for every card as CSV: the sheet's columns and headers, money in 元 with two
     decimals, formula-escaped, owner-only; with a BOM so that Excel reads the Chinese."""
-    from cardcheck.outputs import write_csv
 
     cols = columns_of(sheet, cards)
     seen: dict[str, int] = {}
@@ -120,7 +120,6 @@ def build_and_write(path: Path, inp: BookInput, max_rows: int = MAX_ROWS) -> Pat
 def _block(w: Writer, ws: Any, row: int, label: str, headers: list[str],
            rows: list[list[Any]], kinds: list[str]) -> int:
     """A labelled small table on the summary sheet; returns the next free row."""
-    from cardcheck.report.excel import write_row
 
     ws.write_string(row, 0, label, w.f["label"])
     for c, h in enumerate(headers):

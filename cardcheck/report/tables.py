@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from cardcheck.model import SCHEMAS
 from cardcheck.report.mask import mask_card, mask_hub, mask_id
 from cardcheck.report.spec import ReportSpec
 from cardcheck.report.summary import NO_TOWNSHIP, TOTAL, township_col
@@ -28,7 +29,6 @@ STATE = {"finding_id": pl.String, "stage_found": pl.String, "owner": pl.String,
 
 
 def _empty(name: str) -> pl.DataFrame:
-    from cardcheck.model import SCHEMAS
 
     return pl.DataFrame(schema=SCHEMAS[name])
 

@@ -11,6 +11,7 @@ import pkgutil
 
 from cardcheck.config import Config
 from cardcheck.rules.base import Rule
+from cardcheck.rules.eligibility.reference_lists import list_rules
 
 GROUPS = ("card", "payment", "eligibility")
 
@@ -30,12 +31,7 @@ def module_rules() -> list[Rule]:
 def catalogue(config: Config) -> list[Rule]:
     """All rules, sorted by code; reference-list rules built from the config."""
     rules = module_rules()
-    try:
-        from cardcheck.rules.eligibility.reference_lists import list_rules
-    except ImportError:  # pragma: no cover - before the reference-list mechanism exists
-        list_rules = None
-    if list_rules is not None:
-        rules.extend(list_rules(config))
+    rules.extend(list_rules(config))
     return sorted(rules, key=lambda r: r.code)
 
 

@@ -81,8 +81,8 @@ def load_frames(inputs: dict[str, list[Path]],
 def explain(finding_id: str, out: Path, unmask: bool = False, console: Any = None) -> None:
     from rich.console import Console
 
-    from cardcheck.graph import neighbourhood
-    from cardcheck.graph_tree import evidence_tree, yuan
+    from cardcheck.graph.build import neighbourhood
+    from cardcheck.graph.tree import evidence_tree, yuan
 
     row = find_finding(out, finding_id)
     inputs, config_path = read_manifest(out)
@@ -95,7 +95,7 @@ def explain(finding_id: str, out: Path, unmask: bool = False, console: Any = Non
 
 
 def register(app: typer.Typer) -> None:
-    from cardcheck.cli import fail
+    from cardcheck.cli.common import fail
 
     @app.command("explain")
     def explain_cmd(
@@ -134,8 +134,8 @@ def graph_file(out: Path, run: Path | None, inputs: Path | None, roll: Path | No
                accounts: Path | None, payments: list[Path], transactions: list[Path],
                config: Path | None) -> None:
     from cardcheck.config import load_config
-    from cardcheck.graph_export import export_graphml
-    from cardcheck.run import CheckOptions, resolve_paths
+    from cardcheck.graph.export import export_graphml
+    from cardcheck.pipeline.options import CheckOptions, resolve_paths
 
     if run is not None:
         if inputs or roll or accounts or payments or transactions:

@@ -31,11 +31,36 @@ from cardcheck.canonical import (
     write_canonical,
 )
 from cardcheck.config import load_config
+from cardcheck.engine import run_rules
 from cardcheck.engines import Engine, Scanned, make_engine, owner_only, polars_affinity
-from cardcheck.engines.store import is_url, join, local_path, store_for
+from cardcheck.engines.store import join, local_path, store_for
 from cardcheck.errors import CardcheckError, ExitCode, InputError
+from cardcheck.ingest import load_inputs
+from cardcheck.ingest.checks import (
+    empty_tables,
+    period_warnings,
+    polars_engine,
+    read_workers,
+    same_files,
+    sha256,
+)
 from cardcheck.model import REJECTS
-from cardcheck.run import CheckOptions, CheckRun, Timer, exit_code, resolve_paths
+from cardcheck.outputs.canonical import write_large
+from cardcheck.outputs.write import write_outputs
+from cardcheck.pipeline.options import (
+    CheckOptions,
+    CheckRun,
+    Timer,
+    engine_options,
+    exit_code,
+    ledger_path,
+    private_ledger,
+    resolve_paths,
+    selected_rules,
+    validate,
+)
+from cardcheck.progress import Progress
+from cardcheck.report.files import private_dir
 
 REPORT_TABLES = ("roll", "accounts", "payments")
 
@@ -45,16 +70,6 @@ REPORT_TABLES = ("roll", "accounts", "payments")
 
 def run_normalise(options: CheckOptions, part: str | None) -> Written:
     """Read and normalise the messy inputs once; write the canonical tables of one part."""
-    from cardcheck.ingest import load_inputs
-    from cardcheck.ingest.sanity import (
-        empty_tables,
-        polars_engine,
-        read_workers,
-        same_files,
-        sha256,
-    )
-    from cardcheck.progress import Progress
-
     config = load_config(options.config)
     paths = resolve_paths(options, config)
     same_files(paths)
@@ -136,8 +151,6 @@ def parquet_outputs(engine: Engine, target: Target, findings: pl.DataFrame,
                     rejects: nw.LazyFrame | pl.DataFrame | None) -> dict[str, str]:
     """findings.parquet and rejects.parquet, written by the engine (rejects never come through
     this machine when the engine read them)."""
-    from cardcheck.outputs import private_dir
-
     if target.url is None:
         private_dir(target.local)
     out = {"findings_parquet": target.place("findings.parquet"),
@@ -205,8 +218,6 @@ def _no_input_files(options: CheckOptions) -> None:
 
 def _period_warnings(source: Source, engine: Engine) -> list[str]:
     """The roll/payments period check on the distinct spans and months only (small)."""
-    from cardcheck.ingest.sanity import period_warnings
-
     roll, pays = source.tables["roll"].lazy, source.tables["payments"].lazy
     spans = engine.collect(roll.select("start_date", "end_date").unique())
     months = engine.collect(pays.select("pay_month").unique())
@@ -214,19 +225,11 @@ def _period_warnings(source: Source, engine: Engine) -> list[str]:
 
 
 def run_canonical(options: CheckOptions) -> ExitCode:
-    from cardcheck.engine import run_rules
-    from cardcheck.ledger import STAGES
-    from cardcheck.progress import Progress
-    from cardcheck.run import SEVERITY_ORDER
-
-    if options.stage not in STAGES:
-        raise CardcheckError(f"--stage {options.stage!r}: expected one of {', '.join(STAGES)}")
-    if options.fail_on and options.fail_on not in SEVERITY_ORDER:
-        raise CardcheckError(f"--fail-on: expected one of high, medium, low, got {options.fail_on!r}")
+    validate(options)
     _no_input_files(options)
     timer = Timer()
     config = load_config(options.config)
-    select = [c.strip() for c in options.rules.split(",")] if options.rules else None
+    select = selected_rules(options)
     progress = Progress(quiet=options.quiet)
     engine = make_engine(options.engine, **engine_options(options))
     target = Target.of(options, engine)
@@ -253,19 +256,8 @@ def run_canonical(options: CheckOptions) -> ExitCode:
     return exit_code(result, options.fail_on)
 
 
-def engine_options(options: CheckOptions) -> dict[str, Any]:
-    if options.engine != "spark":
-        return {}
-    return {"master": options.spark_master,
-            "conf": dict(kv.split("=", 1) for kv in options.spark_conf if "=" in kv)}
-
-
 def write_all(run: CheckRun, timer: Timer, progress: Any, engine: Engine, target: Target,
               source: Source) -> None:
-    from cardcheck.canonical_report import write_large
-    from cardcheck.outputs import write_outputs
-    from cardcheck.run import _owner_only, _private_ledger
-
     opts = run.options
     parquet = opts.parquet if opts.parquet is not None else engine.name == "spark"
     rejects = source.rejects
@@ -278,7 +270,7 @@ def write_all(run: CheckRun, timer: Timer, progress: Any, engine: Engine, target
             written = parquet_outputs(engine, target, run.result.findings,
                                       rejects.lazy if rejects is not None else None)
     run.outputs.update(written)
-    _private_ledger(opts.out, opts.ledger or opts.out / "cardcheck.db")
+    private_ledger(opts.out, ledger_path(opts))
     if fits:
         run.inputs = CanonicalInputs(
             DriverFrames(engine, source.tables),
@@ -293,7 +285,7 @@ def write_all(run: CheckRun, timer: Timer, progress: Any, engine: Engine, target
         write_large(run, timer, progress, engine, source, why)
     for path in run.outputs.values():
         if "://" not in str(path):
-            _owner_only(Path(str(path)))
+            owner_only(str(path))
     finish_manifest(run, target, {
         "command": "check --canonical",
         "canonical": canonical_record(source),
@@ -327,12 +319,3 @@ def parquet_for_direct_run(options: CheckOptions, engine: Engine, findings: pl.D
                            rejects: pl.DataFrame) -> dict[str, str]:
     """--parquet on a check of the input files: the same two files, written by the engine."""
     return parquet_outputs(engine, Target(options.out), findings, rejects)
-
-
-def check_out(out: str) -> tuple[Path, str | None]:
-    """--out as given: a local folder, or (with Spark) a URL."""
-    if is_url(out):
-        local = local_path(out)
-        return (Path(local) if local is not None else Path(".")), out
-    return Path(out), None
-

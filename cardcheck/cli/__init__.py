@@ -1,21 +1,26 @@
 """The command line: parse, call, render, exit. Work lives in the modules it calls.
 
 Commands of other areas (graph/explain, ledger/sample, tokenize) register themselves from their
-own cli_* modules, so this file stays a thin table of contents.
+own modules in this package (graph.py, ledger.py, tokenize.py), so this file stays a thin table
+of contents. A command imports what it runs when it runs (the only function-level imports of the
+package outside optional engines): `cardcheck rules` need not load the workbook writer.
 """
 
 from __future__ import annotations
 
 import atexit
-import importlib
 import os
 import sys
 from pathlib import Path
 
 import typer
 
+from cardcheck.cli import graph as graph_commands
+from cardcheck.cli import ledger as ledger_commands
+from cardcheck.cli import tokenize as tokenize_commands
+from cardcheck.cli.common import fail, internal_error
 from cardcheck.errors import CardcheckError, ExitCode
-from cardcheck.ledger import STAGES
+from cardcheck.ledger.store import STAGES
 
 app = typer.Typer(
     name="cardcheck",
@@ -27,30 +32,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-
-def fail(error: CardcheckError) -> None:
-    """Print an inspector-readable error (never a traceback) and exit with its code."""
-    typer.echo(f"cardcheck: error: {error}", err=True)
-    raise typer.Exit(int(error.exit_code))
-
-
-def internal_error(error: Exception, out: Path | None) -> None:
-    """An unexpected error: the type on screen, the traceback (no local values) in a file."""
-    import tempfile
-    import traceback
-
-    folder = out if out is not None and out.is_dir() else Path(tempfile.gettempdir())
-    report = folder / "cardcheck-crash.txt"
-    try:
-        report.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
-        report.chmod(0o600)
-        where = f"; details for the developers in {report}"
-    except OSError:
-        where = ""
-    typer.echo(f"cardcheck: internal error ({type(error).__name__}): this is a bug in cardcheck, "
-               f"not in your files{where}", err=True)
-    raise typer.Exit(int(ExitCode.INTERNAL))
 
 
 @app.command()
@@ -80,8 +61,8 @@ def check(
     report_rows: int = typer.Option(10_000_000, "--report-rows", metavar="N", min=0, help="With --canonical: build the workbook only when the roll, accounts, payments and rejects hold at most N rows (they come to this machine for it)."),
 ) -> None:
     """Load every input, run the rule catalogue, and write the findings and reports."""
-    from cardcheck.canonical_run import check_out
-    from cardcheck.run import CheckOptions, run_check
+    from cardcheck.pipeline.options import CheckOptions, check_out
+    from cardcheck.pipeline.run import run_check
 
     out_path, out_url = check_out(out)
     options = CheckOptions(
@@ -120,8 +101,8 @@ def normalise(
 ) -> None:
     """Read and normalise the input files once and write the canonical tables as Parquet, for
     `cardcheck check --canonical` (on any engine; Spark reads them on the cluster)."""
-    from cardcheck.canonical_run import normalise_summary, run_normalise
-    from cardcheck.run import CheckOptions
+    from cardcheck.pipeline.canonical import normalise_summary, run_normalise
+    from cardcheck.pipeline.options import CheckOptions
 
     options = CheckOptions(
         inputs=inputs, roll=list(roll or []) or None, accounts=accounts, payments=list(payments or []),
@@ -207,15 +188,8 @@ def list_rules(config: Path | None = typer.Option(None, "--config", help="Your Y
         typer.echo(f"{rule.code}  {rule.name}  [{rule.severity_for(cfg)}]  {rule.title}  ({needs})")
 
 
-# Commands of other areas register here when their module is present.
-for _name in ("cardcheck.cli_graph", "cardcheck.cli_ledger", "cardcheck.cli_tokenize"):
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _name:
-            raise
-        continue
-    _module.register(app)
+for _commands in (graph_commands, ledger_commands, tokenize_commands):
+    _commands.register(app)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import fastexcel
 import polars as pl
 
 from cardcheck.errors import InputError
-from cardcheck.ledger import Ledger
+from cardcheck.ledger.store import Ledger
 from cardcheck.report import tables as T
 from cardcheck.report.excel import Writer
 from cardcheck.report.spec import ReportSpec

@@ -18,10 +18,10 @@ def tokenize(
 ) -> None:
     """Replace ID and card numbers by keyed HMAC-SHA256 pseudonyms, so files can be exchanged
     without raw identifiers and still be joined; checks that need raw IDs (E09) run first."""
-    from cardcheck.cli import fail, internal_error
+    from cardcheck.cli.common import fail, internal_error
     from cardcheck.config import load_config
-    from cardcheck.outputs import write_csv
-    from cardcheck.run import read_inputs_file
+    from cardcheck.pipeline.options import read_inputs_file
+    from cardcheck.report.files import write_csv
     from cardcheck.tokenize import read_key, tokenise_inputs, write_inputs_yaml
 
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from cardcheck.errors import CardcheckError
-from cardcheck.ledger import Ledger
+from cardcheck.ledger.store import Ledger
 from cardcheck.report.excel import Writer
 from cardcheck.report.spec import SheetSpec
 from cardcheck.report.summary import NO_TOWNSHIP

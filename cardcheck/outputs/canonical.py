@@ -11,17 +11,25 @@ Parquet outputs hold the findings and rejects, and the manifest says why.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import narwhals.stable.v2 as nw
 import polars as pl
 from rich.console import Console
 
+from cardcheck.canonical import Source
 from cardcheck.engines import Engine
-
-if TYPE_CHECKING:
-    from cardcheck.canonical import Source
-    from cardcheck.run import CheckRun, Timer
+from cardcheck.ledger.store import Ledger, RunRecord
+from cardcheck.outputs.write import (
+    households_of,
+    ledger_line,
+    record_findings,
+    write_manifest,
+)
+from cardcheck.pipeline.options import CheckRun, Timer, ledger_path
+from cardcheck.report.files import private_dir, write_csv
+from cardcheck.report.spec import report_spec
+from cardcheck.report.summary import month_label, yuan_text
 
 HOUSEHOLD_COLUMNS = ("household_id", "relation", "id_number", "township", "village", "name")
 
@@ -61,18 +69,6 @@ def scope(source: Source, engine: Engine) -> dict[str, Any]:
 
 def write_large(run: CheckRun, timer: Timer, progress: Any, engine: Engine, source: Source,
                 why: str) -> None:
-    from cardcheck.ledger import Ledger
-    from cardcheck.outputs import (
-        households_of,
-        manifest_options,
-        private_dir,
-        write_csv,
-        write_manifest,
-    )
-    from cardcheck.report import tables as T
-    from cardcheck.report.spec import report_spec
-    from cardcheck.rules import catalogue
-
     opts = run.options
     spec = report_spec(run.config)
     private_dir(opts.out)
@@ -85,32 +81,22 @@ def write_large(run: CheckRun, timer: Timer, progress: Any, engine: Engine, sour
         near = {"roll": touching(engine, roll.lazy, findings, ("household_id", "card_no")),
                 "accounts": touching(engine, source.tables["accounts"].lazy, findings,
                                      ("card_no",))}
-        basis = T.basis_of({r.code: r.needs for r in catalogue(run.config)})
-        enriched = T.enrich(findings, near, spec, opts.stage, basis=basis)
-        defaults = enriched.select("finding_id", pl.col("owner"), "measure", "deadline",
-                                   "county", "persons", "basis")
         households = None
         if roll.height <= opts.report_rows:
             households = households_of(engine.collect(roll.lazy.select(list(HOUSEHOLD_COLUMNS))))
-        ledger_path = opts.ledger or opts.out / "cardcheck.db"
-        ran = [r.code for r in run.result.runs if r.status == "ran"]
-        with Ledger(ledger_path, spec.statuses) as ledger:
-            record = ledger.record_run(findings, opts.stage, ran, defaults, households,
-                                       options=manifest_options(opts))
-        run.outputs["ledger"] = ledger_path
+        with Ledger(ledger_path(opts), spec.statuses) as ledger:
+            record = record_findings(run, spec, near, households, ledger)
         info = scope(source, engine) if not opts.quiet else {}
     run.stages = timer.stages
     run.outputs["manifest"] = opts.out / "manifest.json"
     write_manifest(run, record.run_id, len(record.suppressed))
     if not opts.quiet:
         console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
-        summary(console, run, info, record, ledger_path, why)
+        summary(console, run, info, record, why)
 
 
-def summary(console: Console, run: CheckRun, info: dict[str, Any], record: Any,
-            ledger_path: Any, why: str) -> None:
-    from cardcheck.report.summary import month_label, yuan_text
-
+def summary(console: Console, run: CheckRun, info: dict[str, Any], record: RunRecord,
+            why: str) -> None:
     reported = run.result.findings.filter(~pl.col("finding_id").is_in(record.suppressed))
     total = int(reported.get_column("amount").fill_null(0).sum()) if reported.height else 0
     console.print(f"cardcheck 核查结果　期间 {month_label(info['first'])}–"
@@ -128,8 +114,7 @@ def summary(console: Console, run: CheckRun, info: dict[str, Any], record: Any,
             f"（未运行：{r.reason}）"
         console.print(f"  {r.code} {r.name}  {n:,} 个  {yuan_text(amount)} 元{note}",
                       markup=False)
-    console.print(f"台账 {ledger_path}：第 {record.run_id} 次记录，本次 {record.found} 个问题，"
-                  f"新增 {record.new}，数据中已消除 {record.gone}", markup=False)
+    console.print(ledger_line(record, ledger_path(run.options)), markup=False)
     console.print(f"未生成工作簿和 rejects.csv：{why}", markup=False)
     for key, path in run.outputs.items():
         console.print(f"  {key}: {path}", markup=False)

@@ -11,7 +11,7 @@ import typer
 from cardcheck.errors import CardcheckError
 
 if TYPE_CHECKING:
-    from cardcheck.ledger import Ledger
+    from cardcheck.ledger.store import Ledger
     from cardcheck.report.spec import ReportSpec
 
 LEDGER_HELP = "SQLite ledger of findings across runs (the check run's OUT/cardcheck.db)."
@@ -30,7 +30,7 @@ def _spec(config: Path | None) -> ReportSpec:
 
 
 def _open(path: Path, spec: ReportSpec) -> Ledger:
-    from cardcheck.ledger import Ledger
+    from cardcheck.ledger.store import Ledger
 
     if not path.is_file():
         raise CardcheckError(f"--ledger {path}: no ledger there (run cardcheck check first)")
@@ -44,7 +44,7 @@ def ledger_import(
 ) -> None:
     """Read 整改状态, 整改措施 and 追回金额 from a filled 表4 into the ledger, matching rows on
     问题编号; rows that match nothing or hold invalid values are listed with their row numbers."""
-    from cardcheck.ledger_io import import_t4
+    from cardcheck.ledger.excel import import_t4
 
     try:
         spec = _spec(config)
@@ -67,7 +67,7 @@ def ledger_export(
 ) -> None:
     """Write 表4 and 表5 from the ledger's state: every problem recorded, its status, measure,
     money recovered, and those gone from the data."""
-    from cardcheck.ledger_io import export_tables
+    from cardcheck.ledger.excel import export_tables
 
     try:
         spec = _spec(config)
@@ -92,8 +92,8 @@ def sample(
 ) -> None:
     """Draw a reproducible random sample of townships, villages and households for the joint
     team's visits (stratified by township), store it in the ledger and write the visit list."""
-    from cardcheck.ledger import STAGES
-    from cardcheck.sample import SampleSpec, new_seed, run_sample
+    from cardcheck.ledger.sampling import SampleSpec, new_seed, run_sample
+    from cardcheck.ledger.store import STAGES
 
     try:
         if stage not in STAGES:

@@ -9,54 +9,25 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 from rich.console import Console
 
 from cardcheck import __version__
-from cardcheck.errors import CardcheckError
-from cardcheck.ingest.sanity import sha256
+from cardcheck.ingest.checks import sha256
+from cardcheck.ledger.excel import ledger_findings
+from cardcheck.ledger.store import Ledger, RunRecord
 from cardcheck.model import rejects_csv
-
-if TYPE_CHECKING:
-    from cardcheck.progress import Progress
-    from cardcheck.run import CheckRun, Timer
-
-FORMULA_START = ("=", "+", "-", "@")
-SECRET_WORDS = ("secret", "password", "passwd", "token", "key", "credential")
-
-
-def safe_cell(value: str) -> str:
-    """A text that a spreadsheet would read as a formula gets a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
-def escape_formulas(df: pl.DataFrame) -> pl.DataFrame:
-    """Every text cell that starts with = + - @ is prefixed with ' (CSV formula injection)."""
-    exprs = [
-        pl.when(pl.col(c).str.contains(r"^[=+\-@]")).then(pl.lit("'") + pl.col(c))
-        .otherwise(pl.col(c)).alias(c)
-        for c, t in df.schema.items() if t == pl.String
-    ]
-    return df.with_columns(exprs) if exprs else df
-
-
-def private_dir(path: Path) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        os.chmod(path, 0o700)
-    except PermissionError as exc:
-        raise CardcheckError(f"--out {path}: cannot write there ({exc.strerror})") from None
-    except FileExistsError:
-        raise CardcheckError(f"--out {path}: exists and is not a folder") from None
-
-
-def write_csv(df: pl.DataFrame, path: Path, **options: Any) -> Path:
-    """`df` as CSV, formula-escaped, owner-only (options go to polars' write_csv)."""
-    escape_formulas(df).write_csv(path, quote_style="non_numeric", **options)
-    os.chmod(path, 0o600)
-    return path
+from cardcheck.pipeline.options import CheckRun, Timer, ledger_path, resolve_paths
+from cardcheck.progress import Progress
+from cardcheck.report import summary as S
+from cardcheck.report import tables as T
+from cardcheck.report.book import BookInput, build_and_write, cards_csv_path, workbook_name
+from cardcheck.report.files import SECRET_WORDS, private_dir, write_csv
+from cardcheck.report.spec import ReportSpec, report_spec
+from cardcheck.report.terminal import SummaryInput, render
+from cardcheck.rules import catalogue
 
 
 def households_of(roll: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -73,20 +44,36 @@ def households_of(roll: pl.DataFrame | None) -> pl.DataFrame | None:
         pl.col("id_number").drop_nulls().n_unique().cast(pl.Int64).alias("persons"))
 
 
+def record_findings(run: CheckRun, spec: ReportSpec, near: dict[str, pl.DataFrame],
+                    households: pl.DataFrame | None, ledger: Ledger) -> RunRecord:
+    """The ledger's record of this run, the same for every run: `near`, the roll and accounts
+    rows the findings' defaults are read from (owner, county, persons); `households`, the
+    ledger's sampling frame (None when the roll is too large to bring here)."""
+    opts = run.options
+    findings = run.result.findings
+    basis = T.basis_of({r.code: r.needs for r in catalogue(run.config)})
+    enriched = T.enrich(findings, near, spec, opts.stage, basis=basis)
+    defaults = enriched.select("finding_id", pl.col("owner"), "measure", "deadline",
+                               "county", "persons", "basis")
+    ran = [r.code for r in run.result.runs if r.status == "ran"]
+    record = ledger.record_run(findings, opts.stage, ran, defaults, households,
+                               options=manifest_options(opts))
+    run.outputs["ledger"] = ledger_path(opts)
+    return record
+
+
+def ledger_line(record: RunRecord, path: Path) -> str:
+    """The summary's line about the ledger."""
+    return (f"台账 {path}：第 {record.run_id} 次记录，本次 {record.found} 个问题，"
+            f"新增 {record.new}，数据中已消除 {record.gone}，不属实后证据变化重新核查 "
+            f"{record.reopened}")
+
+
 def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
                   console: Console | None = None) -> None:
-    from cardcheck.ledger import STAGES, Ledger
-    from cardcheck.ledger_io import ledger_findings
-    from cardcheck.report import summary as S
-    from cardcheck.report import tables as T
-    from cardcheck.report.book import BookInput, build_and_write, cards_csv_path, workbook_name
-    from cardcheck.report.spec import report_spec
-    from cardcheck.report.terminal import SummaryInput, render
-    from cardcheck.rules import catalogue
-
+    """Every output of a run whose tables fit here: findings.csv, rejects.csv, the ledger, the
+    workbook, the manifest (last) and the terminal summary."""
     opts = run.options
-    if opts.stage not in STAGES:
-        raise CardcheckError(f"--stage {opts.stage!r}: expected one of {', '.join(STAGES)}")
     spec = report_spec(run.config)
     out = opts.out
     private_dir(out)
@@ -97,43 +84,32 @@ def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
         run.outputs["findings"] = write_csv(findings, out / "findings.csv")
         run.outputs["rejects"] = write_csv(rejects_csv(run.inputs.rejects), out / "rejects.csv")
         progress.step("recording the findings in the ledger")
-        needs = {r.code: r.needs for r in catalogue(run.config)}
-        basis = T.basis_of(needs)
-        enriched = T.enrich(findings, frames, spec, opts.stage, basis=basis)
-        defaults = enriched.select("finding_id", pl.col("owner"), "measure", "deadline",
-                                   "county", "persons", "basis")
-        ledger_path = opts.ledger or out / "cardcheck.db"
-        ran = [r.code for r in run.result.runs if r.status == "ran"]
-        with Ledger(ledger_path, spec.statuses) as ledger:
-            record = ledger.record_run(findings, opts.stage, ran, defaults,
-                                       households_of(frames.get("roll")),
-                                       options=manifest_options(opts))
+        path = ledger_path(opts)
+        with Ledger(path, spec.statuses) as ledger:
+            record = record_findings(run, spec, frames, households_of(frames.get("roll")), ledger)
             state = ledger.state(findings.get_column("finding_id").to_list())
             ledger_state = ledger_findings(ledger, spec)
-        run.outputs["ledger"] = ledger_path
         reported = findings.filter(~pl.col("finding_id").is_in(record.suppressed))
         info = S.scope(frames)
         if opts.excel:
             progress.step("writing the workbook")
+            basis = T.basis_of({r.code: r.needs for r in catalogue(run.config)})
             book = BookInput(reported, frames, run.result.runs, run.inputs.counts, spec,
                              opts.stage, state=state, ledger_state=ledger_state, basis=basis,
                              suppressed=len(record.suppressed), unmask=opts.unmask, info=info)
-            path = out / workbook_name(frames, spec.county, info)
-            run.outputs["workbook"] = build_and_write(path, book)
-            run.outputs["cards"] = cards_csv_path(path, spec)
+            book_path = out / workbook_name(frames, spec.county, info)
+            run.outputs["workbook"] = build_and_write(book_path, book)
+            run.outputs["cards"] = cards_csv_path(book_path, spec)
     run.stages = timer.stages
     run.outputs["manifest"] = out / "manifest.json"
     write_manifest(run, record.run_id, len(record.suppressed))
     if not opts.quiet:
-        line = (f"台账 {ledger_path}：第 {record.run_id} 次记录，本次 {record.found} 个问题，"
-                f"新增 {record.new}，数据中已消除 {record.gone}，不属实后证据变化重新核查 "
-                f"{record.reopened}")
         # piped to a file, tables get room instead of the 80 columns rich assumes
         console = console or Console(width=None if sys.stdout.isatty() else 160)
         render(console, SummaryInput(
             reported, frames, run.inputs.counts, run.result.runs, opts.stage, run.stages,
-            run.outputs, len(record.suppressed), line, spec.county, opts.unmask, opts.profile,
-            info))
+            run.outputs, len(record.suppressed), ledger_line(record, path), spec.county,
+            opts.unmask, opts.profile, info))
 
 
 # ---------------------------------------------------------------- manifest
@@ -163,8 +139,6 @@ def manifest_options(opts: Any) -> dict[str, Any]:
 
 def input_paths(opts: Any, config: Any) -> dict[str, list[Path]]:
     """The run's input files by kind (--inputs DIR and the options, as run.py resolves them)."""
-    from cardcheck.run import resolve_paths
-
     paths = resolve_paths(opts, config)
     return {k: [Path(p).resolve() for p in v] for k, v in paths.items() if v}
 

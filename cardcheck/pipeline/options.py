@@ -1,20 +1,28 @@
-"""One `cardcheck check`: load, run the rules, write the evidence, report. Stage by stage, timed."""
+"""What one run is asked to do and what it produced: the options, the run types, and the checks
+and settings every run makes the same way, whether it reads input files or canonical tables
+(stage, --fail-on, config, rules chosen, engine, ledger path, owner-only files).
+
+Imports nothing above the engines: the pipeline, the outputs and the CLI all build on it."""
 
 from __future__ import annotations
 
 import os
+import resource
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import polars as pl
+import yaml
 
-from cardcheck.config import Config, load_config
-from cardcheck.engine import RunResult, run_rules
-from cardcheck.engines import make_engine, polars_affinity
+from cardcheck.config import Config
+from cardcheck.engine import RunResult
+from cardcheck.engines.store import is_url, local_path
 from cardcheck.errors import CardcheckError, ExitCode
+from cardcheck.ledger.store import STAGES
 
 SEVERITY_ORDER = {"warning": 0, "low": 1, "medium": 2, "high": 3}
 
@@ -54,13 +62,21 @@ class Stage:
     peak_mb: float
 
 
+class RunInputs(Protocol):
+    """What a run read: cardcheck.ingest.Inputs from files, or the canonical run's stand-in."""
+
+    frames: Mapping[str, pl.DataFrame]
+    rejects: pl.DataFrame
+    counts: list[Any]
+
+
 @dataclass
 class CheckRun:
     """Everything one run produced, for the reports, the ledger and the manifest."""
 
     options: CheckOptions
     config: Config
-    inputs: object  # cardcheck.ingest.Inputs
+    inputs: RunInputs
     result: RunResult
     stages: list[Stage] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
@@ -68,8 +84,6 @@ class CheckRun:
 
 def peak_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -101,8 +115,6 @@ def parse_refs(refs: list[str], config: Config) -> dict[str, list[Path]]:
 
 def read_inputs_file(where: Path) -> dict[str, list[Path]]:
     """The files an inputs.yaml names (paths relative to its folder), by kind."""
-    import yaml
-
     path = where / "inputs.yaml" if where.is_dir() else where
     if not path.is_file():
         raise CardcheckError(f"--inputs {where}: no inputs.yaml there")
@@ -178,83 +190,7 @@ def exit_code(result: RunResult, fail_on: str | None) -> ExitCode:
     return ExitCode.FINDINGS if hits.height else ExitCode.OK
 
 
-def run_check(options: CheckOptions) -> ExitCode:
-    from cardcheck.ingest import load_inputs
-    from cardcheck.ingest.reversals import summary as reversal_summary
-    from cardcheck.ingest.sanity import (
-        empty_tables,
-        memory_warning,
-        period_warnings,
-        polars_engine,
-        read_workers,
-        same_files,
-    )
-    from cardcheck.ledger import STAGES
-    from cardcheck.outputs import write_outputs
-    from cardcheck.progress import Progress
-
-    if options.canonical:
-        from cardcheck.canonical_run import run_canonical
-
-        return run_canonical(options)
-    if options.out_url and not options.out_url.startswith("file://"):
-        raise CardcheckError(f"--out {options.out_url}: a URL works with --canonical and "
-                             "--engine spark; give a local folder here")
-    if options.stage not in STAGES:  # before any work, not after the rules
-        raise CardcheckError(f"--stage {options.stage!r}: expected one of {', '.join(STAGES)}")
-    if options.fail_on and options.fail_on not in SEVERITY_ORDER:
-        raise CardcheckError(f"--fail-on: expected one of high, medium, low, got {options.fail_on!r}")
-    timer = Timer()
-    config = load_config(options.config)
-    select = [c.strip() for c in options.rules.split(",")] if options.rules else None
-    paths = resolve_paths(options, config)
-    same_files(paths)
-    progress = Progress(quiet=options.quiet)
-    with progress, polars_affinity(polars_engine(paths)):
-        too_big = memory_warning(paths)
-        if too_big:  # before minutes of reading
-            progress.warn(too_big)
-        with timer.stage("read+normalise"):
-            inputs = load_inputs(paths, config, progress=progress.step,
-                                 workers=read_workers(paths))
-        empty_tables(inputs.counts)
-        for warning in period_warnings(inputs.frames):
-            progress.warn(warning)
-        for line in reversal_summary(inputs.reversals):
-            progress.warn(line)
-        from cardcheck.canonical_run import engine_options, parquet_for_direct_run
-
-        engine = make_engine(options.engine, **engine_options(options))
-        written: dict[str, str] = {}
-        try:
-            with timer.stage("rules"):
-                result = run_rules(inputs.frames, config, engine=engine, select=select,
-                                   progress=progress.step, unusable=inputs.unusable())
-            if options.parquet:
-                with timer.stage("parquet (engine)"):
-                    written = parquet_for_direct_run(options, engine, result.findings,
-                                                     inputs.rejects)
-        finally:
-            engine.close()
-        run = CheckRun(options, config, inputs, result)
-        run.outputs.update(written)
-        run.stages = timer.stages
-        _private_ledger(options.out, options.ledger or options.out / "cardcheck.db")
-        write_outputs(run, timer, progress)
-        for path in run.outputs.values():  # owner-only, whoever wrote them
-            _owner_only(Path(path))
-    return exit_code(result, options.fail_on)
-
-
-def _owner_only(path: Path) -> None:
-    try:
-        if path.is_file():
-            os.chmod(path, 0o600)
-    except OSError:
-        pass  # a file system without Unix modes
-
-
-def _private_ledger(out: Path, path: Path) -> None:
+def private_ledger(out: Path, path: Path) -> None:
     """Create the OUT folder (0700) and a new ledger file (0600) before SQLite opens it: SQLite
     would create it world-readable, and its journal files take the database file's mode."""
     try:
@@ -265,3 +201,36 @@ def _private_ledger(out: Path, path: Path) -> None:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except OSError:
         pass  # the ledger reports a path it cannot use itself
+
+
+def engine_options(options: CheckOptions) -> dict[str, Any]:
+    if options.engine != "spark":
+        return {}
+    return {"master": options.spark_master,
+            "conf": dict(kv.split("=", 1) for kv in options.spark_conf if "=" in kv)}
+
+
+def check_out(out: str) -> tuple[Path, str | None]:
+    """--out as given: a local folder, or (with Spark) a URL."""
+    if is_url(out):
+        local = local_path(out)
+        return (Path(local) if local is not None else Path(".")), out
+    return Path(out), None
+
+
+def ledger_path(options: CheckOptions) -> Path:
+    """The ledger a run records into: --ledger, else OUT/cardcheck.db."""
+    return options.ledger or options.out / "cardcheck.db"
+
+
+def selected_rules(options: CheckOptions) -> list[str] | None:
+    """The rule codes --rules names, or None for the whole catalogue."""
+    return [c.strip() for c in options.rules.split(",")] if options.rules else None
+
+
+def validate(options: CheckOptions) -> None:
+    """The options every run checks before any work: the stage and --fail-on."""
+    if options.stage not in STAGES:
+        raise CardcheckError(f"--stage {options.stage!r}: expected one of {', '.join(STAGES)}")
+    if options.fail_on and options.fail_on not in SEVERITY_ORDER:
+        raise CardcheckError(f"--fail-on: expected one of high, medium, low, got {options.fail_on!r}")

@@ -14,6 +14,7 @@ import polars as pl
 from cardcheck.casefile import frames as case_frames
 from cardcheck.config import Config, load_config
 from cardcheck.engine import FINDINGS_OUT, RuleRun, RunResult, finding_ids
+from cardcheck.pipeline.options import CheckOptions, CheckRun
 
 # valid GB 11643 numbers (one with X) and Luhn-free card numbers: synthetic, not real people
 IDS = {"a": "14112519600101001X", "b": "141125196502020026", "c": "141125197003030011",
@@ -133,7 +134,6 @@ def example_runs(findings: pl.DataFrame) -> list[RuleRun]:
 
 def example_run(out: Path, config: Config | None = None, **options: Any) -> Any:
     """A CheckRun as run_check builds it, writing into `out`."""
-    from cardcheck.run import CheckOptions, CheckRun
 
     config = config or load_config()
     frames = example_frames(config)

@@ -19,14 +19,11 @@ import hashlib
 import os
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import polars as pl
 
 from cardcheck.errors import InputError
-
-if TYPE_CHECKING:
-    from cardcheck.ingest import FileCounts
+from cardcheck.ingest.counts import FileCounts
 
 NEEDED = {"roll": "救助对象名册", "accounts": "账户信息", "payments": "代发明细"}
 

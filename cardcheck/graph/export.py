@@ -18,7 +18,7 @@ from typing import IO
 import polars as pl
 
 from cardcheck.config import Config
-from cardcheck.graph import Frames, edges, nodes
+from cardcheck.graph.build import Frames, edges, nodes
 
 NODE_KEYS = {"type": "string", "value": "string", "label": "string"}
 EDGE_KEYS = {"type": "string", "fund": "string", "amount": "long", "months": "int",
