@@ -19,10 +19,11 @@ from cardcheck.engine import RuleRun, run_rules
 from cardcheck.engines import DuckDBEngine
 from cardcheck.errors import ConfigError
 from cardcheck.ingest import load_file
+from cardcheck.pipeline.options import CheckOptions, parse_refs
+from cardcheck.pipeline.run import run_check
 from cardcheck.report.terminal import SummaryInput, render
 from cardcheck.rules import by_code
 from cardcheck.rules.eligibility.reference_lists import list_rules
-from cardcheck.run import CheckOptions, parse_refs, run_check
 
 A, B = "110101195001010017", "110101199001010015"
 
