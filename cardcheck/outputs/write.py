@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ def households_of(roll: pl.DataFrame | None) -> pl.DataFrame | None:
         pl.col("id_number").drop_nulls().n_unique().cast(pl.Int64).alias("persons"))
 
 
-def record_findings(run: CheckRun, spec: ReportSpec, near: dict[str, pl.DataFrame],
+def record_findings(run: CheckRun, spec: ReportSpec, near: Mapping[str, pl.DataFrame],
                     households: pl.DataFrame | None, ledger: Ledger) -> RunRecord:
     """The ledger's record of this run, the same for every run: `near`, the roll and accounts
     rows the findings' defaults are read from (owner, county, persons); `households`, the

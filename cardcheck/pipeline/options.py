@@ -65,9 +65,13 @@ class Stage:
 class RunInputs(Protocol):
     """What a run read: cardcheck.ingest.Inputs from files, or the canonical run's stand-in."""
 
-    frames: Mapping[str, pl.DataFrame]
-    rejects: pl.DataFrame
-    counts: list[Any]
+    # read-only members, so that a dataclass holding a dict (or a driver-side mapping) fits
+    @property
+    def frames(self) -> Mapping[str, pl.DataFrame]: ...
+    @property
+    def rejects(self) -> pl.DataFrame: ...
+    @property
+    def counts(self) -> list[Any]: ...
 
 
 @dataclass
@@ -79,7 +83,7 @@ class CheckRun:
     inputs: RunInputs
     result: RunResult
     stages: list[Stage] = field(default_factory=list)
-    outputs: dict[str, Path] = field(default_factory=dict)
+    outputs: dict[str, Path | str] = field(default_factory=dict)  # str: a URL the engine wrote
 
 
 def peak_mb() -> float:

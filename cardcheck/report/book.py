@@ -9,6 +9,7 @@ workbook lists the cards with a finding; every card's row is in 表2_全部卡�
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ CARDS_CSV_SUFFIX = "_全部卡片.csv"
 @dataclass
 class BookInput:
     findings: pl.DataFrame  # the findings to report (不属实 ones already left out)
-    frames: dict[str, pl.DataFrame]
+    frames: Mapping[str, pl.DataFrame]
     runs: list[Any]
     counts: list[Any]
     spec: ReportSpec
@@ -42,7 +43,7 @@ class BookInput:
     info: dict[str, Any] | None = None  # summary.scope(frames), when the caller has it
 
 
-def workbook_name(frames: dict[str, pl.DataFrame], county: str = "",
+def workbook_name(frames: Mapping[str, pl.DataFrame], county: str = "",
                   info: dict[str, Any] | None = None) -> str:
     info = info or S.scope(frames)
     region = re.sub(r"[\\/:*?\"<>|\s]+", "_", S.region_label(info, county))

@@ -1,11 +1,12 @@
 """Summary numbers shared by the terminal report and the workbook's 汇总 sheet (pure polars).
 
-Findings here are the findings a run reports (cardcheck.engine.FINDINGS_OUT columns); money is
+Findings here are the findings a run reports (cardcheck.engines.runner.FINDINGS_OUT columns); money is
 fen, turned into 元 only where it is shown.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -105,7 +106,7 @@ def top_amounts(findings: pl.DataFrame, n: int = 10) -> pl.DataFrame:
     ).head(n)
 
 
-def scope(frames: dict[str, pl.DataFrame]) -> dict[str, Any]:
+def scope(frames: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
     """What was checked: households, persons, cards, funds, payment rows and money, months."""
     roll = frames.get("roll")
     pays = frames.get("payments")

@@ -8,6 +8,7 @@ fen here; IDs and cards are masked at the end unless `unmask`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import polars as pl
@@ -33,7 +34,7 @@ def _empty(name: str) -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMAS[name])
 
 
-def _card_branch(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def _card_branch(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     acc = frames.get("accounts", _empty("accounts")).lazy()
     return acc.filter(pl.col("card_no").is_not_null()).group_by("card_no").agg(
         pl.col("branch").drop_nulls().first(), pl.col("holder_name").drop_nulls().first(),
@@ -58,7 +59,7 @@ def basis_of(rule_needs: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, str
             rule_needs.items()}
 
 
-def enrich(findings: pl.DataFrame, frames: dict[str, pl.DataFrame], spec: ReportSpec,
+def enrich(findings: pl.DataFrame, frames: Mapping[str, pl.DataFrame], spec: ReportSpec,
            stage: str, state: pl.DataFrame | None = None, basis: dict[str, str] | None = None,
            today: date | None = None) -> pl.DataFrame:
     """Findings with what the tables show beside them: category, owner, measure, deadline,
@@ -179,7 +180,7 @@ def _with_total(df: pl.DataFrame, label_col: str, sums: list[str]) -> pl.DataFra
     return pl.concat([df, total.select(df.columns).cast(df.schema)])
 
 
-def card_payments(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def card_payments(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """Payments per card (one row for the payments without a card too): payments, paid (fen),
     months paid, and the payments whose memo does not conform (names no fund or no month, or
     is generic). 表1 and 表2 both sum these: the payments are grouped once."""
@@ -192,7 +193,7 @@ def card_payments(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
     ).collect()
 
 
-def table1(frames: dict[str, pl.DataFrame], enriched: pl.DataFrame,
+def table1(frames: Mapping[str, pl.DataFrame], enriched: pl.DataFrame,
            spec: ReportSpec, paid_by_card: pl.DataFrame | None = None) -> pl.DataFrame:
     """表1 per township: households, persons, cards, funds, payments, money checked; problems per
     category (columns 'cat:<category>'), problems in all and money involved; a 合计 row.
@@ -224,7 +225,7 @@ def table1(frames: dict[str, pl.DataFrame], enriched: pl.DataFrame,
     return _with_total(out, "township", nums)
 
 
-def table2(frames: dict[str, pl.DataFrame], findings: pl.DataFrame,
+def table2(frames: Mapping[str, pl.DataFrame], findings: pl.DataFrame,
            unmask: bool = False, paid_by_card: pl.DataFrame | None = None) -> pl.DataFrame:
     """表2 per card: where, holder, beneficiaries, funds, months and money paid, memo
     conformity (a memo that names no fund or no month, or is generic, is not conforming), and

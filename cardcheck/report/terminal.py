@@ -6,6 +6,7 @@ ID, card and phone numbers are masked unless --unmask. Money in 元 with two dec
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,12 @@ STATUS = {"ran": "已运行", "skipped": "未运行", "disabled": "已停用"}
 @dataclass
 class SummaryInput:
     findings: pl.DataFrame  # reported findings (不属实 ones left out)
-    frames: dict[str, pl.DataFrame]
+    frames: Mapping[str, pl.DataFrame]
     counts: list[Any]
     runs: list[Any]
     stage: str
     stages: list[Any] = field(default_factory=list)
-    outputs: dict[str, Path] = field(default_factory=dict)
+    outputs: dict[str, Path | str] = field(default_factory=dict)
     suppressed: int = 0
     ledger_line: str = ""
     county: str = ""
