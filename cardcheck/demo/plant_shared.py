@@ -100,7 +100,7 @@ def _siblings(w: World, head: dict[str, Any], n: int) -> list[dict[str, Any]]:
     names = codes.names(rng, np.full(n, surname), np.array(male)).tolist()
     ids = _new_ids(w, births, male)
     persons = w.county.persons
-    first_pid = int(persons["pid"].max()) + 1
+    first_pid = int(persons.select(pl.col("pid").max()).item()) + 1
     ref = REF_DAY.astype(object)
     kids = []
     for i in range(n):
