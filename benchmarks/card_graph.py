@@ -19,8 +19,8 @@ import polars as pl
 
 from cardcheck.config import load_config
 from cardcheck.demo import demo_frames
-from cardcheck.engine import run_rules
 from cardcheck.engines import DuckDBEngine, Engine
+from cardcheck.engines.runner import run_rules
 from cardcheck.graph.build import build_projection, edges, largest_hubs, neighbourhood
 from cardcheck.graph.export import export_graphml
 

@@ -21,7 +21,7 @@ import narwhals.stable.v2 as nw
 import polars as pl
 
 from cardcheck.config import load_config
-from cardcheck.engine import run_rules
+from cardcheck.engines.runner import run_rules
 from cardcheck.rules.base import Context
 
 

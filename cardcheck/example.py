@@ -11,10 +11,10 @@ from typing import Any
 
 import polars as pl
 
-from cardcheck.casefile import frames as case_frames
 from cardcheck.config import Config, load_config
-from cardcheck.engine import FINDINGS_OUT, RuleRun, RunResult, finding_ids
+from cardcheck.engines.runner import FINDINGS_OUT, RuleRun, RunResult, finding_ids
 from cardcheck.pipeline.options import CheckOptions, CheckRun
+from cardcheck.rules.cases import frames as case_frames
 
 # valid GB 11643 numbers (one with X) and Luhn-free card numbers: synthetic, not real people
 IDS = {"a": "14112519600101001X", "b": "141125196502020026", "c": "141125197003030011",

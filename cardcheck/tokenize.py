@@ -22,7 +22,7 @@ import polars as pl
 import yaml
 
 from cardcheck.config import Config
-from cardcheck.engine import run_rules
+from cardcheck.engines.runner import run_rules
 from cardcheck.errors import CardcheckError
 from cardcheck.ingest import load_file
 from cardcheck.model import ID_USABLE, SCHEMAS

@@ -15,7 +15,7 @@ LAYERS = [
     ("cardcheck.normalize",),
     ("cardcheck.ingest",),
     ("cardcheck.rules",),
-    ("cardcheck.engines", "cardcheck.engine", "cardcheck.casefile"),
+    ("cardcheck.engines",),
     ("cardcheck.canonical", "cardcheck.ledger.store"),
     ("cardcheck.report", "cardcheck.graph", "cardcheck.demo"),
     ("cardcheck.ledger",),  # the 表4 round trip and the visit lists are workbooks

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from cardcheck.cli import app
 from cardcheck.config import load_config
 from cardcheck.errors import InputError
-from cardcheck.ingest import load_file, checks
+from cardcheck.ingest import checks, load_file
 from cardcheck.ingest.checks import same_files
 
 BAD = Path(__file__).parent.parent / "fixtures" / "io" / "bad"

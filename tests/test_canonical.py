@@ -19,7 +19,7 @@ from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
 from cardcheck.cli import app
-from cardcheck.engine import FINDINGS_OUT
+from cardcheck.engines.runner import FINDINGS_OUT
 from cardcheck.model import REJECTS, rejects_csv
 from cardcheck.report.files import escape_formulas
 

@@ -7,7 +7,6 @@ import narwhals.stable.v2 as nw
 import polars as pl
 import pytest
 
-from cardcheck.casefile import frame
 from cardcheck.config import load_config
 from cardcheck.engines import DuckDBEngine, Engine
 from cardcheck.rules.card.common import (
@@ -17,6 +16,7 @@ from cardcheck.rules.card.common import (
     id_like,
     mask_phone,
 )
+from cardcheck.rules.cases import frame
 
 CONFIG = load_config()
 ROLL = [

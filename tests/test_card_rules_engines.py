@@ -15,8 +15,8 @@ from polars.testing import assert_frame_equal
 
 from cardcheck.config import load_config
 from cardcheck.demo import demo_frames
-from cardcheck.engine import run_rules
 from cardcheck.engines import DuckDBEngine, Engine
+from cardcheck.engines.runner import run_rules
 
 CODES = [f"C0{i}" for i in range(2, 9)]
 RAW_NUMBER = re.compile(r"\d{15,19}")

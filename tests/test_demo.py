@@ -118,7 +118,7 @@ def test_truth_plants_every_rule_at_least_twice(demo) -> None:
 def test_rules_find_exactly_the_truth(frames, demo) -> None:
     """Every rule present in the catalogue finds its planted cases, flags no look-alike, and
     finds nothing else in the ordinary households."""
-    from cardcheck.engine import run_rules
+    from cardcheck.engines.runner import run_rules
     from cardcheck.rules import catalogue
 
     config = load_config()

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from cardcheck.config import load_config
-from cardcheck.engine import run_rules
+from cardcheck.engines.runner import run_rules
 from cardcheck.report.files import write_csv
 
 

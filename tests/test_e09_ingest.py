@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from cardcheck.config import load_config
-from cardcheck.engine import run_rules
 from cardcheck.engines import DuckDBEngine, Engine
+from cardcheck.engines.runner import run_rules
 from cardcheck.ingest import load_inputs
 
 IO = Path(__file__).parent.parent / "fixtures" / "io"

@@ -13,16 +13,16 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from cardcheck.casefile import frames
 from cardcheck.config import load_config
-from cardcheck.engine import RuleRun, run_rules
 from cardcheck.engines import DuckDBEngine
+from cardcheck.engines.runner import RuleRun, run_rules
 from cardcheck.errors import ConfigError
 from cardcheck.ingest import load_file
 from cardcheck.pipeline.options import CheckOptions, parse_refs
 from cardcheck.pipeline.run import run_check
 from cardcheck.report.terminal import SummaryInput, render
 from cardcheck.rules import by_code
+from cardcheck.rules.cases import frames
 from cardcheck.rules.eligibility.reference_lists import list_rules
 
 A, B = "110101195001010017", "110101199001010015"

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from cardcheck.config import load_config
-from cardcheck.engine import run_rules
 from cardcheck.engines import make_engine
+from cardcheck.engines.runner import run_rules
 
 COLUMNS = ["finding_id", "rule", "household_id", "id_number", "card_no", "fund", "hub",
            "first_month", "last_month", "months", "amount", "severity"]

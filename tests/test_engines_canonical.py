@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from cardcheck.cli import app
 from cardcheck.config import load_config
-from cardcheck.engine import FINDINGS_OUT
+from cardcheck.engines.runner import FINDINGS_OUT
 from cardcheck.report.files import escape_formulas
 
 pytestmark = pytest.mark.spark  # every test here runs Spark (-m "not spark" leaves them out)

@@ -11,11 +11,11 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from cardcheck.casefile import frames
 from cardcheck.config import load_config
 from cardcheck.graph.build import build_projection, edges, largest_hubs, neighbourhood
 from cardcheck.graph.export import export_graphml
 from cardcheck.graph.tree import evidence_tree
+from cardcheck.rules.cases import frames
 
 CONFIG = load_config()
 A1, A2, B1, D1, E1, M1 = ("110101195001010016", "110101195203040021", "110101196001010012",

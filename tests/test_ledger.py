@@ -14,7 +14,7 @@ import xlsxwriter
 from typer.testing import CliRunner
 
 from cardcheck.cli import app
-from cardcheck.engine import finding_ids
+from cardcheck.engines.runner import finding_ids
 from cardcheck.errors import CardcheckError
 from cardcheck.example import example_findings, example_run
 from cardcheck.ledger.store import Ledger

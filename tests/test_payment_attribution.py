@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cardcheck.casefile import frames
 from cardcheck.config import load_config
-from cardcheck.engine import run_rules
 from cardcheck.engines import make_engine
+from cardcheck.engines.runner import run_rules
 from cardcheck.rules.base import Context
+from cardcheck.rules.cases import frames
 from cardcheck.rules.payment.attribution import (
     approved_for,
     attribute,

@@ -17,8 +17,8 @@ from polars.testing import assert_frame_equal
 from cardcheck.config import load_config
 from cardcheck.demo import demo_frames
 from cardcheck.demo.score import score
-from cardcheck.engine import run_rules
 from cardcheck.engines import DuckDBEngine, Engine
+from cardcheck.engines.runner import run_rules
 
 CODES = [f"P0{i}" for i in range(1, 7)] + [f"E0{i}" for i in range(1, 9)]
 RAW_NUMBER = re.compile(r"\d{15,19}")

@@ -14,7 +14,7 @@ import cardcheck.pipeline.canonical
 import cardcheck.pipeline.run
 from cardcheck.config import load_config
 from cardcheck.demo import write_demo
-from cardcheck.engine import run_rules
+from cardcheck.engines.runner import run_rules
 from cardcheck.ingest import checks, load_inputs
 from cardcheck.pipeline.canonical import run_normalise
 from cardcheck.pipeline.options import CheckOptions, read_inputs_file

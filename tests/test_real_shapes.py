@@ -265,7 +265,7 @@ def test_inspect_goes_on_past_a_file_it_cannot_read(tmp_path: Path) -> None:
 
 
 def test_a_table_whose_every_row_was_rejected_counts_as_absent(tmp_path: Path) -> None:
-    from cardcheck.engine import run_rules
+    from cardcheck.engines.runner import run_rules
     from cardcheck.ingest import load_inputs
 
     (tmp_path / "roll.csv").write_text(
@@ -283,7 +283,7 @@ def test_a_table_whose_every_row_was_rejected_counts_as_absent(tmp_path: Path) -
 
 
 def test_damaged_card_keeps_the_beneficiary_and_is_an_e09_finding(tmp_path: Path) -> None:
-    from cardcheck.engine import run_rules
+    from cardcheck.engines.runner import run_rules
     from cardcheck.ingest import load_inputs
 
     wb = openpyxl.Workbook()
@@ -303,7 +303,7 @@ def test_damaged_card_keeps_the_beneficiary_and_is_an_e09_finding(tmp_path: Path
 
 
 def test_reversals_net_their_credit_and_are_no_duplicate(tmp_path: Path) -> None:
-    from cardcheck.engine import run_rules
+    from cardcheck.engines.runner import run_rules
     from cardcheck.ingest import load_inputs
 
     (tmp_path / "roll.csv").write_text(

@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from cardcheck.casefile import frames as case_frames
 from cardcheck.config import load_config
 from cardcheck.example import CARDS, _accounts, _payments, _roll, example_findings
 from cardcheck.report import tables as T
 from cardcheck.report.spec import report_spec
+from cardcheck.rules.cases import frames as case_frames
 
 OFF_ROLL = "6217000099999999"
 

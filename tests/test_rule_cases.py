@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 import yaml
 
-from cardcheck.casefile import frames
 from cardcheck.config import _merge, _validate, load_config
-from cardcheck.engine import run_rules
 from cardcheck.engines import make_engine
+from cardcheck.engines.runner import run_rules
 from cardcheck.rules import catalogue
+from cardcheck.rules.cases import frames
 
 CASES_DIR = Path(__file__).parent.parent / "fixtures" / "rules"
 BASE = load_config()

@@ -24,14 +24,14 @@ import polars as pl
 import pytest
 import yaml
 
-from cardcheck.casefile import frames as case_frames
 from cardcheck.config import Config, load_config
 from cardcheck.demo import demo_frames
-from cardcheck.engine import run_rules
+from cardcheck.engines.runner import run_rules
 from cardcheck.model import SCHEMAS
 from cardcheck.normalize.derive import NAME_KEYS
 from cardcheck.rules import catalogue
 from cardcheck.rules.base import Rule
+from cardcheck.rules.cases import frames as case_frames
 
 MISSING_COLUMN = (nw.exceptions.ColumnNotFoundError, pl.exceptions.ColumnNotFoundError)
 CASES_DIR = Path(__file__).parent.parent / "fixtures" / "rules"

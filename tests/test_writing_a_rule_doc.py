@@ -19,12 +19,12 @@ import yaml
 from test_rule_needs import declared, restricted
 
 import cardcheck.rules.payment
-from cardcheck.casefile import frames
 from cardcheck.config import Config, load_config
-from cardcheck.engine import run_rules
 from cardcheck.engines import make_engine
+from cardcheck.engines.runner import run_rules
 from cardcheck.model import SCHEMAS
 from cardcheck.rules import by_code
+from cardcheck.rules.cases import frames
 
 PAGE = (Path(__file__).parent.parent / "docs" / "writing-a-rule.md").read_text(encoding="utf-8")
 BASE = load_config()

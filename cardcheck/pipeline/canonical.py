@@ -31,8 +31,8 @@ from cardcheck.canonical import (
     write_canonical,
 )
 from cardcheck.config import load_config
-from cardcheck.engine import run_rules
 from cardcheck.engines import Engine, Scanned, make_engine, owner_only, polars_affinity
+from cardcheck.engines.runner import run_rules
 from cardcheck.engines.store import join, local_path, store_for
 from cardcheck.errors import CardcheckError, ExitCode, InputError
 from cardcheck.ingest import load_inputs

@@ -19,7 +19,7 @@ import polars as pl
 import yaml
 
 from cardcheck.config import Config
-from cardcheck.engine import RunResult
+from cardcheck.engines.runner import RunResult
 from cardcheck.engines.store import is_url, local_path
 from cardcheck.errors import CardcheckError, ExitCode
 from cardcheck.ledger.store import STAGES

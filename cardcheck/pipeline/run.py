@@ -6,8 +6,8 @@ and writes through the same writer (outputs/write.py); pipeline/canonical.py rea
 from __future__ import annotations
 
 from cardcheck.config import load_config
-from cardcheck.engine import run_rules
 from cardcheck.engines import make_engine, owner_only, polars_affinity
+from cardcheck.engines.runner import run_rules
 from cardcheck.errors import CardcheckError, ExitCode
 from cardcheck.ingest import load_inputs
 from cardcheck.ingest.checks import (
