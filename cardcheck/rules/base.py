@@ -81,7 +81,7 @@ class Rule:
     title: str  # short English title
     severity: str  # high / medium / low / warning
     # table -> columns without which the rule cannot answer: it is skipped when a table is
-    # absent or one of these columns is empty in it (engine.missing_inputs)
+    # absent or one of these columns is empty in it (engines/runner.py, missing_inputs)
     needs: dict[str, tuple[str, ...]]
     check: Callable[[Context], nw.LazyFrame]
     doc: str = ""  # what it finds, why it matters, a known false positive
