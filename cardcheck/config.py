@@ -175,7 +175,7 @@ def _merge_aliases(base: dict[str, Any], extra: dict[str, Any], label: str) -> d
     return tables
 
 
-def _expect(cond: bool, label: str, key: str, what: str, got: Any) -> None:
+def _expect(cond: object, label: str, key: str, what: str, got: Any) -> None:
     if not cond:
         raise ConfigError(f"{label}: {key}: expected {what}, got {got!r}")
 
@@ -285,9 +285,9 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
                     f"'all' or funds named under funds: {list(funds)}", fund)
         _expect(kind in tables, label, key, "a list whose columns are declared under tables", kind)
         for side in ("from", "to"):
-            col = window.get(side)
-            _expect(col is None or col in tables[kind].columns, label, f"{key}.window.{side}",
-                    f"null or a column of tables.{kind}: {list(tables[kind].columns)}", col)
+            bound = window.get(side)
+            _expect(bound is None or bound in tables[kind].columns, label, f"{key}.window.{side}",
+                    f"null or a column of tables.{kind}: {list(tables[kind].columns)}", bound)
         standing = spec.get("standing", True)
         _expect(isinstance(standing, bool), label, f"{key}.standing", "true or false", standing)
         match = _list_match(spec.get("match", "person"), key, excludes, funds, label)

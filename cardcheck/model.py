@@ -23,9 +23,12 @@ ID_MISSING = "missing"
 ID_TOKEN = "token"  # a keyed pseudonym from `cardcheck tokenize`: matchable, not checkable
 ID_USABLE = (ID_OK, ID_UPGRADED, ID_TOKEN)
 
+# a column's dtype: a class (pl.String) or an instance (pl.Datetime("us"))
+Schema = dict[str, pl.DataType | type[pl.DataType]]
+
 SOURCE = {"source_file": pl.String, "source_line": pl.Int64}
 
-ROLL = {
+ROLL: Schema = {
     **SOURCE,
     "region_code": pl.String,
     "township": pl.String,
@@ -53,9 +56,9 @@ ROLL = {
 }
 
 # Rolls of other regions (E07) have the roll's columns and the region they came from.
-OTHER_ROLL = {**ROLL, "source_region": pl.String}
+OTHER_ROLL: Schema = {**ROLL, "source_region": pl.String}
 
-ACCOUNTS = {
+ACCOUNTS: Schema = {
     **SOURCE,
     "card_no": pl.String,
     "holder_name": pl.String,
@@ -72,7 +75,7 @@ ACCOUNTS = {
     "status": pl.String,
 }
 
-PAYMENTS = {
+PAYMENTS: Schema = {
     **SOURCE,
     "pay_date": pl.Date,
     "pay_month": pl.Int32,  # yyyymm of pay_date
@@ -91,7 +94,7 @@ PAYMENTS = {
     "payer": pl.String,
 }
 
-TRANSACTIONS = {
+TRANSACTIONS: Schema = {
     **SOURCE,
     "card_no": pl.String,
     "txn_time": pl.Datetime("us"),
@@ -105,7 +108,7 @@ TRANSACTIONS = {
 }
 
 REF_COMMON = {**SOURCE, "id_number": pl.String, "id_status": pl.String, "name": pl.String}
-REFERENCES = {
+REFERENCES: dict[str, Schema] = {
     "deaths": {**REF_COMMON, "death_date": pl.Date},
     # term: 刑期起止 as written, both dates in one cell (read into start_date/end_date)
     "prisoners": {**REF_COMMON, "start_date": pl.Date, "end_date": pl.Date, "term": pl.String},
@@ -121,7 +124,7 @@ REFERENCES = {
                   "filed": pl.Boolean},
 }
 
-SCHEMAS: dict[str, dict[str, pl.DataType | type[pl.DataType]]] = {
+SCHEMAS: dict[str, Schema] = {
     "roll": ROLL,
     "other_roll": OTHER_ROLL,
     "accounts": ACCOUNTS,

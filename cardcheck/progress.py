@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Self
 
 from rich.console import Console
+from rich.status import Status
 
 
 class Progress:
@@ -15,7 +16,7 @@ class Progress:
         self.console = console or Console(stderr=True)
         self.enabled = not quiet
         self.live = self.enabled and self.console.is_terminal
-        self._status = None
+        self._status: Status | None = None
         self._t0 = time.perf_counter()
 
     def __enter__(self) -> Self:

@@ -158,6 +158,7 @@ class Ledger:
             run_id = c.execute("INSERT INTO runs (at, stage, rules, options) VALUES (?,?,?,?)",
                                (at, stage, ",".join(rules), json.dumps(options or {},
                                                                        ensure_ascii=False))).lastrowid
+            assert run_id is not None  # an INSERT sets lastrowid
             p = {"at": at, "run": run_id, "stage": stage, "new": new, "done": done,
                  "unfounded": unfounded}
             # rows seen before (before the new ones are inserted, so only old rows match)

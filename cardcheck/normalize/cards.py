@@ -8,9 +8,14 @@ unusable and the row is rejected (`card_problem`). The Luhn check is a soft sign
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from cardcheck.normalize.text import squeeze
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 SCIENTIFIC = r"^[+-]?\d+(\.\d+)?E[+-]?\d+$"
 EXACT_BELOW = str(2 ** 53)  # 9007199254740992: a 16-digit number cell up to it is exact
@@ -33,7 +38,7 @@ def card_problem(expr: pl.Expr, numeric: pl.Expr | None = None) -> pl.Expr:
     """Why a card number is unusable (a reject reason), or null."""
     c = clean_card(expr)
     sci = c.str.contains(SCIENTIFIC)
-    reason = pl.when(sci).then(
+    reason: Then | ChainedThen = pl.when(sci).then(
         pl.lit("卡号以科学计数法存储（如 6.217E+15），位数已丢失，无法使用")
     )
     if numeric is not None:

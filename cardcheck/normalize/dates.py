@@ -13,11 +13,15 @@ open words (长期, 至今, 无, — …) mean no end: an empty date, not a prob
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from cardcheck.config import DateSpec
 from cardcheck.normalize.text import clean
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 EARLIEST = dt.date(1900, 1, 1)
@@ -146,11 +150,11 @@ def _checked(text: pl.Expr, value: pl.Expr, spec: DateSpec, times: bool = False
     if times:
         earliest = dt.datetime.combine(spec.earliest, dt.time())
         latest = dt.datetime.combine(_latest(spec.years_ahead), dt.time())
-    problem = pl.when(text.is_null()).then(None)
+    unless: Then | ChainedThen = pl.when(text.is_null()).then(None)
     if spec.open_words:
-        problem = problem.when(is_open(text, spec)).then(None)
+        unless = unless.when(is_open(text, spec)).then(None)
     problem = (
-        problem.when(value.is_null()).then(pl.lit(UNREADABLE))
+        unless.when(value.is_null()).then(pl.lit(UNREADABLE))
         .when((value < pl.lit(earliest)) | (value > pl.lit(latest)))
         .then(pl.lit(out_of_range(spec)))
         .otherwise(None)

@@ -8,9 +8,14 @@ third decimal is a problem, not silently rounded.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
 from cardcheck.normalize.text import clean
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 NUMBER = r"^([+-]?)(\d*)(?:\.(\d*))?$"
 MAX_ROW_YUAN = 1_000_000  # any single payment or transaction
@@ -78,7 +83,7 @@ def plain_fen(expr: pl.Expr, unit: str = "yuan") -> pl.Expr:
 
 def range_problem(fen: pl.Expr, max_yuan: int, allow_negative: bool = False) -> pl.Expr:
     """Reject reason for a negative or absurd amount, else null."""
-    out = pl.when(fen.is_null()).then(None)
+    out: Then | ChainedThen = pl.when(fen.is_null()).then(None)
     if not allow_negative:
         out = out.when(fen < 0).then(pl.lit("金额为负数"))
     return out.when(fen.abs() > max_yuan * 100).then(
