@@ -77,7 +77,7 @@ def test_normalise_writes_a_part_per_table_and_a_manifest(county) -> None:
     assert manifest["counts"] == direct["counts"]  # the same reading as a direct check
     for c in manifest["counts"]:
         assert c["read"] == c["loaded"] + c["rejected"] + c["skipped"]
-    assert manifest["tables"]["payments"]["rows"] == 3959
+    assert manifest["tables"]["payments"]["rows"] == 4045
     assert (canon / "roll" / "141125.parquet").stat().st_mode & 0o077 == 0  # owner-only
 
 
@@ -87,12 +87,12 @@ def test_check_canonical_gives_the_direct_findings(county, engine: str) -> None:
     cli("check", "--canonical", county["canon"], "--out", out, "--engine", engine, "--quiet",
         "--no-excel", "--parquet")
     expected = findings(county["direct"])
-    assert expected.height == 73
+    assert expected.height == 76
     assert_frame_equal(findings(out), expected)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["command"] == "check --canonical"
     assert manifest["canonical"]["parts"] == ["141125"]
-    assert manifest["canonical"]["rows"]["payments"] == 3959
+    assert manifest["canonical"]["rows"]["payments"] == 4045
     assert manifest["counts"][0]["file"] == "141125/救助对象名册.csv"
     assert manifest["written"]["parquet"] == ["findings_parquet", "rejects_parquet"]
     # Parquet written by the engine reads back as findings.csv and rejects.csv
@@ -107,13 +107,13 @@ def test_check_canonical_gives_the_direct_findings(county, engine: str) -> None:
 def test_past_report_rows_findings_and_ledger_only(county) -> None:
     out = county["root"] / "big"
     text = cli("check", "--canonical", county["canon"], "--out", out, "--report-rows", "1000")
-    assert "发现问题 73 个" in text and "--report-rows 1,000" in text
+    assert "发现问题 76 个" in text and "--report-rows 1,000" in text
     assert sorted(p.name for p in out.iterdir()) == [
         "cardcheck.db", "findings.csv", "manifest.json"]
     assert_frame_equal(findings(out), findings(county["direct"]))
     written = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["written"]
     assert written["workbook"] is False and written["rejects.csv"] is False
-    assert "5,029 rows" in written["not_written"]
+    assert "5,130 rows" in written["not_written"]
 
 
 def test_two_counties_merge_by_copying_parts(county) -> None:
@@ -127,7 +127,7 @@ def test_two_counties_merge_by_copying_parts(county) -> None:
     cli("check", "--canonical", merged, "--out", out, "--quiet", "--no-excel",
         "--rules", "P04")
     data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert data["canonical"]["rows"]["payments"] == 2 * 3959
+    assert data["canonical"]["rows"]["payments"] == 2 * 4045
     assert data["canonical"]["warnings"] == []
     assert len(data["counts"]) == 2 * len(manifest["counts"])
     # every payment twice: each is now a duplicate payment (P04)
@@ -145,7 +145,7 @@ def test_csv_canonical_tables_give_the_same_findings(county) -> None:
         "--rules", "C01,C03,E01,P03")
     expected = findings(county["direct"]).filter(pl.col("rule").is_in(["C01", "C03", "E01",
                                                                        "P03"]))
-    assert expected.height == 11
+    assert expected.height == 13
     assert_frame_equal(findings(out), expected)
 
 
