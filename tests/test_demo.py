@@ -16,8 +16,9 @@ from typer.testing import CliRunner
 from cardcheck.cli import app
 from cardcheck.config import load_config
 from cardcheck.demo import build, write_demo
+from cardcheck.demo.files import FILES
 from cardcheck.demo.score import score
-from cardcheck.demo.write import FILES, canonical, write_all
+from cardcheck.demo.write import canonical, write_all
 from cardcheck.errors import CardcheckError
 from cardcheck.normalize.cards import luhn_ok
 from cardcheck.normalize.derive import derive

@@ -18,13 +18,12 @@ the 户主's card, paid in full and as P03-P05 cases.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from cardcheck.config import load_config
 from cardcheck.demo import (
     payments,
     people,
@@ -36,37 +35,13 @@ from cardcheck.demo import (
     roll,
     transactions,
 )
+from cardcheck.demo.county import Demo
 from cardcheck.demo.world import World
+from cardcheck.demo.write import canonical, write_all
 from cardcheck.errors import CardcheckError
+from cardcheck.normalize.derive import derive
 
 MIN_HOUSEHOLDS = 300
-
-
-@dataclass
-class Demo:
-    """The county as generated: raw tables (with internal keys) and the truth. Transactions are
-    made month by month when written (`transaction_chunks`), so a large county fits in memory."""
-
-    world: World
-    truth: pl.DataFrame
-    seconds: float
-    seed: int
-    profiles: pl.DataFrame
-
-    def months(self) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
-        """(payments, transactions) made for each month of the year, one month at a time."""
-        for month in range(1, 13):
-            pays = self.world.pays.month(month)
-            rng = np.random.default_rng([self.seed, 3, month])
-            yield pays, transactions.month_chunk(rng, pays, self.profiles)
-
-    @property
-    def payments(self) -> pl.DataFrame:
-        return self.world.pays.all()
-
-    @property
-    def transactions(self) -> pl.DataFrame:
-        return pl.concat([t for _, t in self.months()])
 
 
 def build(households: int = 2000, seed: int = 7) -> Demo:
@@ -123,7 +98,6 @@ def build(households: int = 2000, seed: int = 7) -> Demo:
 
 def write_demo(out: str | Path, households: int = 2000, seed: int = 7, clean: bool = False) -> str:
     """Generate the county and write it into `out`; returns a summary for the terminal."""
-    from cardcheck.demo.write import write_all
 
     demo = build(households, seed)
     t0 = time.perf_counter()
@@ -133,9 +107,6 @@ def write_demo(out: str | Path, households: int = 2000, seed: int = 7, clean: bo
 
 def demo_frames(households: int = 2000, seed: int = 7) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The county as canonical frames (what the readers produce from its files) and the truth."""
-    from cardcheck.config import load_config
-    from cardcheck.demo.write import canonical
-    from cardcheck.normalize.derive import derive
 
     demo = build(households, seed)
     config = load_config()

@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 import xlsxwriter
 
+from cardcheck.demo.county import Demo
+from cardcheck.demo.files import FILES, HEADERS, text_frame
 from cardcheck.demo.people import COUNTY, OTHER_COUNTY
-from cardcheck.demo.write import FILES, HEADERS, text_frame
-
-if TYPE_CHECKING:
-    from cardcheck.demo import Demo
 
 FULL = str.maketrans("0123456789", "０１２３４５６７８９")
 CREATED = dt.datetime(2024, 1, 10, 9, 0, 0)

@@ -15,6 +15,7 @@ import polars as pl
 from cardcheck.demo.payments import Ledger
 from cardcheck.demo.people import County
 from cardcheck.demo.roll import Pool
+from cardcheck.errors import CardcheckError
 
 TRUTH = {"rule": pl.String, "kind": pl.String, "household_id": pl.String, "id_number": pl.String,
          "card_no": pl.String, "note": pl.String}
@@ -78,8 +79,6 @@ class World:
                                  & ~pl.col("hid").is_in(sorted(self.used)))
         out = cand["hid"].head(n).to_list()
         if len(out) < n:
-            from cardcheck.errors import CardcheckError
-
             raise CardcheckError(
                 f"the demo county is too small to plant every case ({'/'.join(kinds)} households "
                 f"run out); use more --households")
@@ -93,8 +92,6 @@ class World:
                                  & ~pl.col("hid").is_in(sorted(self.used)))
         out = cand["hid"].tail(n).reverse().to_list()
         if len(out) < n:
-            from cardcheck.errors import CardcheckError
-
             raise CardcheckError(
                 f"the demo county is too small to plant every case ({'/'.join(kinds)} households "
                 f"run out); use more --households")
