@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import narwhals.stable.v2 as nw
 import polars as pl
 
 from cardcheck.config import Config
-from cardcheck.engines import Engine
+from cardcheck.engines import Engine, Scanned
 from cardcheck.model import FINDINGS
 from cardcheck.rules import catalogue
 from cardcheck.rules.base import Context, Rule, findings
@@ -45,7 +45,7 @@ class RunResult:
         return [r for r in self.runs if r.status != "ran"]
 
 
-def missing_inputs(rule: Rule, frames: dict[str, pl.DataFrame],
+def missing_inputs(rule: Rule, frames: Mapping[str, pl.DataFrame | Scanned],
                    unusable: dict[str, str] | None = None) -> list[str]:
     """Every table or column a rule needs that this run lacks, all at once. `unusable`: tables
     whose files were read but gave no usable row, with why."""
@@ -95,7 +95,7 @@ def stamp(df: pl.DataFrame, names: dict[str, str]) -> pl.DataFrame:
 
 
 def run_rules(
-    frames: dict[str, pl.DataFrame],
+    frames: Mapping[str, pl.DataFrame | Scanned],  # Scanned: a table the engine reads itself
     config: Config,
     engine: Engine | None = None,
     select: Iterable[str] | None = None,

@@ -15,7 +15,7 @@ Writing rules that agree on every engine:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +93,7 @@ class Rule:
     uses: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # looks at this run's frames before the rule runs: settings it adds to ctx.params (facts
     # of the inputs, such as a list without dates) and a note for the run's summary
-    prepare: Callable[[dict[str, Any]], tuple[dict[str, Any], str]] | None = None
+    prepare: Callable[[Mapping[str, Any]], tuple[dict[str, Any], str]] | None = None
 
     def params(self, config: Config) -> dict[str, Any]:
         """Defaults overlaid with configs/rules.yaml; unknown or mistyped settings are errors."""

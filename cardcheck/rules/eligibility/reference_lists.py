@@ -32,6 +32,7 @@ empty is open-ended.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -114,22 +115,25 @@ def _doc(spec: RefListSpec) -> str:
 def _window(spec: RefListSpec, dated_from: bool, dated_to: bool) -> tuple[nw.Expr, nw.Expr]:
     start: nw.Expr = nw.lit(NO_START)
     if dated_from:
+        assert spec.window_from is not None  # dated_from: the list has this column, filled
         start = add_months(month_of(nw.col(spec.window_from)), spec.from_offset_months) \
             .fill_null(NO_START)
     end: nw.Expr = nw.lit(NO_END)
     if dated_to:
+        assert spec.window_to is not None
         end = month_of(nw.col(spec.window_to)).fill_null(NO_END)
     return start.cast(nw.Int32), end.cast(nw.Int32)
 
 
-def _filled(frames: dict[str, Any], kind: str, col: str | None) -> bool:
+def _filled(frames: Mapping[str, Any], kind: str, col: str | None) -> bool:
     """This run's list has the column with at least one value."""
     df = frames.get(kind)
     return bool(col) and df is not None and col in df.columns and df.height > 0 and \
         df.get_column(col).null_count() < df.height
 
 
-def prepare(spec: RefListSpec, config: Config, frames: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def prepare(spec: RefListSpec, config: Config, frames: Mapping[str, Any]
+            ) -> tuple[dict[str, Any], str]:
     """Whether this run's list has its window's dates (`dated_from`, `dated_to`), and the run's
     note when a list without its `from` dates is used as a standing list."""
     dated_from = _filled(frames, spec.kind, spec.window_from)
