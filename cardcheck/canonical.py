@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -246,8 +247,7 @@ def _validate(engine: Engine, store: Any, kind: str, files: list[str], fmt: str,
     text = fmt == "csv"
     table = None
     if isinstance(store, LocalStore):
-        groups = [(f, _schema(kind, f, fmt, lambda f=f: nw.from_native(
-            pl.scan_csv(f, infer_schema=False) if text else pl.scan_parquet(f)))) for f in files]
+        groups = [(f, _schema(kind, f, fmt, partial(_scan_local, f, text))) for f in files]
     else:
         where = files[0] if len(files) == 1 else join(store.root, kind)
         table = engine.scan(files, fmt)
@@ -261,6 +261,11 @@ def _validate(engine: Engine, store: Any, kind: str, files: list[str], fmt: str,
     if text:
         return lf.select([_from_text(c, t) for c, t in want.items()])
     return lf.select(list(want))
+
+
+def _scan_local(path: str, text: bool) -> nw.LazyFrame:
+    """A local canonical file as polars scans it: CSV as text, Parquet as stored."""
+    return nw.from_native(pl.scan_csv(path, infer_schema=False) if text else pl.scan_parquet(path))
 
 
 def _schema(kind: str, where: str, fmt: str, open_lf: Callable[[], Any]) -> dict[str, Any]:

@@ -73,8 +73,8 @@ def render(item: Inspection, unmask: bool = False) -> list[str]:
     lines = [f"{c.file}  [{item.kind}]  {c.format}" + (f", {c.encoding}" if c.encoding else "")]
     if c.sheets:
         lines.append(f"  sheets read: {'、'.join(c.sheets)}")
-    for sheet, why in c.ignored_sheets:
-        lines.append(f"  sheet ignored: {sheet or '（无名）'} — {why}")
+    for ignored, why in c.ignored_sheets:
+        lines.append(f"  sheet ignored: {ignored or '（无名）'} — {why}")
     for sheet, mapping in item.loaded.mappings:
         where = f"sheet {sheet}: " if sheet is not None and len(item.loaded.mappings) > 1 else ""
         rows = len(mapping.header_rows) or 1

@@ -222,7 +222,7 @@ def build_projection(frames: Frames, config: Config | None = None) -> nx.Graph:
     """
     links = shared_identifiers(frames, config)
     per = links.group_by("node", "kind", "household_id").agg(pl.len().alias("cards"))
-    graph = nx.Graph()
+    graph: nx.Graph[str] = nx.Graph()
     for kind in per.get_column("kind").unique().to_list():
         part = per.filter(pl.col("kind") == kind)
         graph.add_nodes_from(part.get_column("node").unique().to_list(), type=HUB_NODE[kind],
@@ -305,7 +305,7 @@ def neighbourhood(frames: Frames, finding_row: dict[str, Any], depth: int = 3,
         pl.when(pl.col("amount").is_not_null().any()).then(pl.col("amount").sum())
         .cast(pl.Int64).alias("amount"), pl.col("months").max(),
         pl.col("first_month").min(), pl.col("last_month").max())
-    graph = nx.DiGraph(seeds=start)
+    graph: nx.DiGraph[str] = nx.DiGraph(seeds=start)
     if found.height:
         for node in nodes(frames, found).iter_rows(named=True):
             graph.add_node(node["id"], type=node["type"], value=node["value"],

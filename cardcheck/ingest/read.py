@@ -465,8 +465,8 @@ def read_excel(data: bytes, path: Path, fmt: str, score: Scorer) -> Grid:
                              f"{'、'.join(n for n, _ in ignored)}），请在 Excel 中取消隐藏后重试")
         raise InputError(f"{path.name}：工作簿中没有工作表")
     tables.sort(key=lambda t: -max((score(r) for r in t.head), default=0))
-    first = tables[0]
-    grid = Grid(fmt, None, first.head, first.body, first.numeric, first.line_offset,
+    best = tables[0]
+    grid = Grid(fmt, None, best.head, best.body, best.numeric, best.line_offset,
                 tables=tables, ignored=ignored)
     return grid
 

@@ -53,12 +53,13 @@ PAIR = ("credit_amount", "debit_amount")  # transactions with 收入金额 and �
 NAME_COLUMNS = ("name", "holder_name", "agent_name", "account_name", "payee_name",
                 "official_name", "relative_name", "counterparty_name", "head_name")
 CODE_COLUMNS = ("region_code", "household_id", "batch", "terminal")
-DIRECTIONS = {"D": ["借", "借方", "支出", "支", "出", "付", "D", "DR", "DEBIT", "-", "转出", "取"],
-              "C": ["贷", "贷方", "收入", "收", "入", "存", "C", "CR", "CREDIT", "+", "转入"]}
+DIRECTIONS: dict[str, tuple[str, ...]] = {
+    "D": ("借", "借方", "支出", "支", "出", "付", "D", "DR", "DEBIT", "-", "转出", "取"),
+    "C": ("贷", "贷方", "收入", "收", "入", "存", "C", "CR", "CREDIT", "+", "转入")}
 YES = ["是", "已备案", "备案", "有", "Y", "YES", "TRUE", "1", "√", "已"]
 NO = ["否", "未备案", "没有", "无", "N", "NO", "FALSE", "0", "×", "未"]
 # key fields: a row without all of a group's columns cannot be used (any one present is enough)
-KEYS = {
+KEYS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     "roll": [(("id_number", "name"), "既无身份证号也无姓名"), (("fund",), "缺少救助类别")],
     "other_roll": [(("id_number", "name"), "既无身份证号也无姓名"), (("fund",), "缺少救助类别")],
     "accounts": [(("card_no",), "缺少卡号")],

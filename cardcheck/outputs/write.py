@@ -161,7 +161,8 @@ def write_manifest(run: CheckRun, ledger_run: int | None = None, suppressed: int
         "config": str(Path(opts.config).resolve()) if opts.config else None,
         "config_sources": list(run.config.sources),
         "config_digest": run.config.digest,
-        "counts": [_plain(dataclasses.asdict(c)) if dataclasses.is_dataclass(c) else vars(c)
+        "counts": [_plain(dataclasses.asdict(c))
+                   if dataclasses.is_dataclass(c) and not isinstance(c, type) else vars(c)
                    for c in run.inputs.counts],
         "rules": [{"code": r.code, "name": r.name, "status": r.status, "reason": r.reason,
                    "count": r.count, "amount": r.amount, "seconds": round(r.seconds, 3)}
