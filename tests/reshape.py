@@ -1150,3 +1150,52 @@ def mixed_county_b(f: Folder) -> None:
         name = f.plain[kind][0]
         write_text(f.path(name), csv_text(f.table(kind), newline="\r\n"), "gbk")
         f.put(kind, name)
+
+
+# --- values as other departments and exports write them (issue: real exports, part 2)
+
+
+@shape
+def roll_open_end_words(f: Folder) -> None:
+    """The roll's empty 终止日期 cells written as the words exports use for "no end" (长期, 至今,
+    无, —, 永久), in turn down the roll."""
+    roll = f.table("roll")
+    words = pl.Series(["长期", "至今", "无", "—", "永久"])
+    filled = pl.Series([words[i % len(words)] for i in range(roll.height)])
+    roll = roll.with_columns(pl.when(pl.col("终止日期").is_null()).then(filled)
+                             .otherwise(pl.col("终止日期")).alias("终止日期"))
+    name = f"{f.stem('roll')}.csv"
+    write_text(f.path(name), csv_text(roll))
+    f.put("roll", name)
+
+
+@shape
+def csv_text_guards(f: Folder) -> None:
+    """Every file as a CSV export that guards each all-digit cell as ="…" so Excel keeps it
+    text (IDs, cards, dates written 20230105, codes), the way several 民政 systems export."""
+    def guarded(df: pl.DataFrame) -> pl.DataFrame:
+        return df.with_columns(
+            pl.when(pl.col(c).str.contains(r"^[0-9]+$")).then(pl.format('="{}"', pl.col(c)))
+            .otherwise(pl.col(c)).alias(c) for c in df.columns)
+
+    def write(df: pl.DataFrame, path: Path) -> None:
+        dates = columns_matching(df, r"^\d{4}-\d{2}-\d{2}$")
+        df = df.with_columns(pl.col(c).str.replace_all("-", "") for c in dates)
+        write_text(path, csv_text(guarded(df)))
+
+    every_file(f, write, ".csv")
+
+
+@shape
+def refs_department_headings(f: Folder) -> None:
+    """The reference lists under the headings other departments' systems use: the funeral
+    system's 火化日期 for the death date, the prison's 入狱时间/释放日期, 人社's 进入单位时间,
+    市场监管's 注册日期, 社保's 待遇领取开始时间."""
+    renames = {"死亡日期": "火化日期", "入监日期": "入狱时间", "刑满释放日期": "释放日期",
+               "入职日期": "进入单位时间", "成立日期": "注册日期", "领取起始日期": "待遇领取开始时间"}
+    for kind in f.refs:
+        df = f.table(kind)
+        df = df.rename({k: v for k, v in renames.items() if k in df.columns})
+        name = f"{f.stem(kind)}.csv"
+        write_text(f.path(name), csv_text(df))
+        f.put(kind, name)
