@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).parent.parent / "cardcheck"
 LAYERS = [
     ("cardcheck", "cardcheck.errors", "cardcheck.progress", "cardcheck.configs"),
     ("cardcheck.config",),
-    ("cardcheck.model",),
+    ("cardcheck.model", "cardcheck.masking"),
     ("cardcheck.normalize",),
     ("cardcheck.ingest",),
     ("cardcheck.rules",),

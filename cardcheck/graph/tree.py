@@ -13,6 +13,8 @@ import networkx as nx
 from rich.text import Text
 from rich.tree import Tree
 
+from cardcheck.masking import mask_value
+
 FORWARD = {"member_of": "所在户", "registered_card": "名册登记卡", "paid_to": "发放至",
            "holds": "持有卡", "opened_by": "代办人", "has_phone": "手机号",
            "has_address": "地址", "transfers_to": "转出至"}
@@ -25,16 +27,12 @@ TYPE_ORDER = {"person": 0, "household": 1, "card": 2, "phone": 3, "address": 4, 
 
 
 def mask(kind: str, value: str, unmask: bool = False) -> str:
-    """110101********0016, 6217****0001, 138****5678; values that are not numbers stay."""
+    """110101********0016, 6217****0001, 138****5678 (cardcheck/masking.py); values that are not
+    numbers stay."""
     if unmask or not value:
         return value
-    if kind == "person":
-        return value[:6] + "********" + value[-4:] if len(value) >= 15 else value
-    if kind in ("card", "account"):
-        return value[:4] + "****" + value[-4:] if len(value) >= 10 else value
-    if kind == "phone":
-        return value[:3] + "****" + value[-4:] if len(value) >= 7 else value
-    return value
+    form = {"person": "id", "card": "card", "account": "card", "phone": "phone"}.get(kind)
+    return mask_value(form, value) if form else value
 
 
 def show_node(attrs: dict[str, Any], node: str, unmask: bool = False) -> str:

@@ -1,44 +1,16 @@
-"""Masking of ID, card and phone numbers for screens and workbooks (on by default; --unmask).
-
-110102********1234 for IDs (first six, last four), 6217****5678 for cards (first four, last
-four), 138****5678 for phones. Short or odd values keep only their last two characters, so a
-masked text never leaks more than a proper one. Whole-column polars expressions.
-"""
+"""Masking of the columns of outputs for screens and workbooks (on by default; --unmask), by the
+one rule of cardcheck/masking.py: which columns are IDs, cards, phones and hubs."""
 
 from __future__ import annotations
 
+__all__ = ["mask_card", "mask_hub", "mask_id", "mask_phone", "masked"]
+
 import polars as pl
+
+from cardcheck.masking import mask_card, mask_id, mask_phone
 
 ID_COLUMNS = ("id_number", "holder_id", "payee_id", "agent_id", "official_id", "relative_id")
 CARD_COLUMNS = ("card_no", "counterparty_account")
-
-
-def _short(expr: pl.Expr) -> pl.Expr:
-    return pl.lit("****") + expr.str.slice(-2)
-
-
-def mask_id(expr: pl.Expr) -> pl.Expr:
-    return (
-        pl.when(expr.str.len_chars() >= 15)
-        .then(expr.str.slice(0, 6) + pl.lit("********") + expr.str.slice(-4))
-        .otherwise(_short(expr))
-    )
-
-
-def mask_card(expr: pl.Expr) -> pl.Expr:
-    return (
-        pl.when(expr.str.len_chars() >= 12)
-        .then(expr.str.slice(0, 4) + pl.lit("****") + expr.str.slice(-4))
-        .otherwise(_short(expr))
-    )
-
-
-def mask_phone(expr: pl.Expr) -> pl.Expr:
-    return (
-        pl.when(expr.str.len_chars() >= 7)
-        .then(expr.str.slice(0, 3) + pl.lit("****") + expr.str.slice(-4))
-        .otherwise(_short(expr))
-    )
 
 
 def mask_hub(expr: pl.Expr) -> pl.Expr:

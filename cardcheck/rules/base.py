@@ -23,6 +23,7 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config
 from cardcheck.errors import ConfigError
+from cardcheck.masking import mask_card, mask_id  # noqa: F401 - rules use them from here
 from cardcheck.model import FINDINGS, ID_USABLE
 
 NW_TYPES = {"String": nw.String(), "Int32": nw.Int32(), "Int64": nw.Int64(), "Boolean": nw.Boolean()}
@@ -160,16 +161,6 @@ def month_text(yyyymm: nw.Expr) -> nw.Expr:
     return nw.concat_str(
         [(yyyymm // 100).cast(nw.String), nw.lit("-"), (yyyymm % 100).cast(nw.String).str.zfill(2)]
     )
-
-
-def mask_id(expr: nw.Expr) -> nw.Expr:
-    """110102********1234 style: first six and last four kept."""
-    return nw.concat_str([expr.str.slice(0, 6), nw.lit("********"), expr.str.slice(-4)])
-
-
-def mask_card(expr: nw.Expr) -> nw.Expr:
-    """6217****5678 style: first four and last four kept."""
-    return nw.concat_str([expr.str.slice(0, 4), nw.lit("****"), expr.str.slice(-4)])
 
 
 def usable(col: str = "id_status") -> nw.Expr:

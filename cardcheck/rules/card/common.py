@@ -9,6 +9,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config
+from cardcheck.masking import mask_phone  # noqa: F401 - card rules use it from here
 from cardcheck.rules.base import Context, month_text, usable
 
 PLACE = ("region_code", "township", "village")
@@ -31,11 +32,6 @@ def family_of(fund: nw.Expr, config: Config) -> nw.Expr:
         if spec.family != spec.name:
             out = nw.when(fund == spec.name).then(nw.lit(spec.family)).otherwise(out)
     return out
-
-
-def mask_phone(expr: nw.Expr) -> nw.Expr:
-    """138****5678 style: first three and last four digits kept."""
-    return nw.concat_str([expr.str.slice(0, 3), nw.lit("****"), expr.str.slice(-4)])
 
 
 def same_person(id_a: str, ok_a: str, key_a: str, id_b: str, ok_b: str, key_b: str) -> nw.Expr:
