@@ -70,3 +70,15 @@ def test_unknown_rule_setting_is_named() -> None:
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_every_rules_settings_in_configs_match_its_declared_defaults() -> None:
+    """configs/rules.yaml is where an inspector reads and changes a rule's settings; the rule
+    module declares the same keys and values (its types check a user's values)."""
+    from cardcheck.rules import catalogue
+
+    config = load_config()
+    for rule in catalogue(config):
+        listed = {k: v for k, v in config.rules.get(rule.code, {}).items()
+                  if k not in ("enabled", "severity")}
+        assert listed == rule.defaults, rule.code
