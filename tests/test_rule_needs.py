@@ -50,37 +50,8 @@ for _keys in NAME_KEYS.values():
     for _key, _source in _keys.items():
         DERIVED.setdefault(_source, set()).add(_key)
 
-# What the payment and eligibility rules read beyond their declarations, as found by running
-# them here; they are expected to fail until their modules declare these (in `uses`, or in
-# `needs` where the rule cannot answer without them).
-PLACE = "region_code, township, village"
-ROLL_ENTRY = f"roll: household_id, name, relation, start_date, end_date, {PLACE}"
-UNDECLARED = {
-    "P01": f"{ROLL_ENTRY}, id_number; payments: id_number, memo, account_name",
-    "P02": f"{ROLL_ENTRY}, id_number, card_no, monthly_amount; payments: id_number, memo",
-    "P03": f"{ROLL_ENTRY}, id_number, card_no; payments: id_number, memo",
-    "P04": f"{ROLL_ENTRY}, id_number, monthly_amount; payments: id_number, memo",
-    "P05": f"{ROLL_ENTRY}, id_number; payments: id_number, memo",
-    "P06": f"roll: household_id, name, relation, start_date, {PLACE}, id_number; "
-           "payments: id_number, memo",
-    "E01": f"{ROLL_ENTRY}, card_no, monthly_amount; payments: id_number, memo; deaths: name",
-    "E02": f"{ROLL_ENTRY}, card_no, monthly_amount; payments: id_number, memo; "
-           "prisoners: name, start_date, end_date",
-    "E03": f"{ROLL_ENTRY}, card_no, monthly_amount; payments: id_number, memo; "
-           "payroll: name, employer, start_date, end_date",
-    "E04": f"{ROLL_ENTRY}, card_no, monthly_amount; payments: id_number, memo; "
-           "business: name, entity, start_date, end_date",
-    "E05": f"{ROLL_ENTRY}, card_no, monthly_amount; payments: id_number, memo; "
-           "pensions: name, start_date, end_date",
-    "E06": f"{ROLL_ENTRY}, card_no, monthly_amount; payments: id_number, memo",
-    "E07": f"{ROLL_ENTRY}, card_no, monthly_amount; other_roll: fund, start_date, end_date; "
-           "payments (optional): card_no, amount, pay_date, id_number, memo",
-    "E08": f"{ROLL_ENTRY}, card_no, monthly_amount; officials: name, position, household_id; "
-           "relatives (optional): official_id, official_name, relative_id, relation, filed; "
-           "payments (optional): card_no, amount, pay_date, id_number, memo",
-    "E09": f"roll: card_no, fund, household_id, {PLACE}; accounts (optional): card_no, "
-           "holder_name, holder_id; payments (optional): card_no, id_number, account_name",
-}
+# Rules expected to fail here, with the columns they read without declaring them.
+UNDECLARED: dict[str, str] = {}
 
 
 def declared(rule: Rule) -> dict[str, set[str]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text
-from cardcheck.rules.payment.attribution import month_span, prepare
+from cardcheck.rules.payment.attribution import PAID_BY, ROLL_ENTRY, month_span, prepare
 from cardcheck.rules.payment.evidence import count, money, span
 from cardcheck.rules.payment.receipts import shared_receipts, with_people
 
@@ -97,6 +97,7 @@ RULE = Rule(
     title="mutually exclusive funds in one month",
     severity="high",
     needs={"roll": ("id_number", "fund"), "payments": ("card_no", "amount", "pay_date")},
+    uses={"roll": (*ROLL_ENTRY, "card_no", "monthly_amount"), "payments": PAID_BY},
     check=check,
     doc=__doc__ or "",
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_id, month_text, text
+from cardcheck.rules.payment.attribution import PAID_BY, ROLL_ENTRY
 from cardcheck.rules.payment.evidence import count, money
 from cardcheck.rules.payment.periods import NO_END, NO_START, month_of, usable
 from cardcheck.rules.payment.receipts import receipts_or_empty
@@ -98,6 +99,9 @@ RULE = Rule(
     title="on another region's roll too",
     severity="high",
     needs={"roll": ("id_number", "fund"), "other_roll": ("id_number", "source_region")},
+    uses={"roll": (*ROLL_ENTRY, "card_no", "monthly_amount"),
+          "payments": ("card_no", "amount", "pay_date", *PAID_BY),
+          "other_roll": ("fund", "start_date", "end_date")},
     optional=("payments",),
     check=check,
     doc=__doc__ or "",

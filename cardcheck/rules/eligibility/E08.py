@@ -18,7 +18,7 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, mask_id, text
-from cardcheck.rules.payment.attribution import month_span
+from cardcheck.rules.payment.attribution import PAID_BY, ROLL_ENTRY, month_span
 from cardcheck.rules.payment.evidence import count, money, span
 from cardcheck.rules.payment.periods import usable
 from cardcheck.rules.payment.receipts import receipts_or_empty
@@ -121,6 +121,10 @@ RULE = Rule(
     title="officials and their relatives on the roll, unfiled",
     severity="high",
     needs={"roll": ("id_number", "fund"), "officials": ("id_number",)},
+    uses={"roll": (*ROLL_ENTRY, "card_no", "monthly_amount"),
+          "payments": ("card_no", "amount", "pay_date", *PAID_BY),
+          "officials": ("name", "position", "household_id"),
+          "relatives": ("official_id", "official_name", "relative_id", "relation", "filed")},
     optional=("relatives", "payments"),
     check=check,
     doc=__doc__ or "",

@@ -40,7 +40,7 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config, RefListSpec
 from cardcheck.rules.base import Context, Rule, mask_id, text
-from cardcheck.rules.payment.attribution import ENTRY, month_span
+from cardcheck.rules.payment.attribution import ENTRY, PAID_BY, ROLL_ENTRY, month_span
 from cardcheck.rules.payment.attribution import prepare as attribution
 from cardcheck.rules.payment.evidence import count, money, span
 from cardcheck.rules.payment.periods import NO_END, NO_START, add_months, fmt_date, month_of, usable
@@ -344,9 +344,18 @@ def list_rule(spec: RefListSpec, config: Config) -> Rule:
         "roll": ("id_number", "fund"),
         "payments": ("card_no", "amount", "pay_date"),
     }
+    # what the rule reads when it is there: the list's name, window and detail columns, and
+    # the roll and payments columns of the attribution and the household matching (relation)
+    listed = [c for c in ("name", spec.window_from, spec.window_to, spec.detail)
+              if c and c not in needs[spec.kind]]
+    uses: dict[str, tuple[str, ...]] = {
+        spec.kind: tuple(dict.fromkeys(listed)),
+        "roll": (*ROLL_ENTRY, "card_no", "monthly_amount"),
+        "payments": PAID_BY,
+    }
     return Rule(
         code=spec.code, name=spec.name, title=f"on the {spec.kind} list", severity=spec.severity,
-        needs=needs, check=partial(check_list, spec), doc=_doc(spec),
+        needs=needs, uses=uses, check=partial(check_list, spec), doc=_doc(spec),
         prepare=partial(prepare, spec, config),
     )
 

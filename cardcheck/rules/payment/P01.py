@@ -19,6 +19,8 @@ from cardcheck.rules.base import Context, Rule, mask_card, text
 from cardcheck.rules.payment.attribution import (
     CARD_NOT_ON_ROLL,
     FUND_NOT_ON_ROLL,
+    PAID_BY,
+    ROLL_ENTRY,
     month_span,
     prepare,
 )
@@ -76,6 +78,7 @@ RULE = Rule(
     title="paid without a roll entry",
     severity="high",
     needs={"roll": ("fund", "card_no"), "payments": ("card_no", "amount", "pay_date")},
+    uses={"roll": (*ROLL_ENTRY, "id_number"), "payments": (*PAID_BY, "account_name")},
     check=check,
     doc=__doc__ or "",
 )

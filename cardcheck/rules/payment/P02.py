@@ -21,6 +21,8 @@ from cardcheck.rules.base import Context, Rule, yuan
 from cardcheck.rules.payment.attribution import (
     AMBIGUOUS,
     ENTRY,
+    PAID_BY,
+    ROLL_ENTRY,
     approved_for,
     covered_months,
     month_span,
@@ -75,6 +77,8 @@ RULE = Rule(
     title="approved but not paid",
     severity="high",
     needs={"roll": ("fund",), "payments": ("card_no", "amount", "pay_date")},
+    uses={"roll": (*ROLL_ENTRY, "id_number", "card_no", "monthly_amount"),
+          "payments": PAID_BY},
     check=check,
     doc=__doc__ or "",
     defaults={"cover_min_share": 0.5},

@@ -22,6 +22,8 @@ from cardcheck.rules.base import Context, Rule, yuan
 from cardcheck.rules.payment.attribution import (
     CARD_UNIT,
     ENTRY,
+    PAID_BY,
+    ROLL_ENTRY,
     month_span,
     prepare,
     with_place,
@@ -77,6 +79,7 @@ RULE = Rule(
     title="paid amount differs from approved",
     severity="medium",
     needs={"roll": ("fund", "monthly_amount"), "payments": ("card_no", "amount", "pay_date")},
+    uses={"roll": (*ROLL_ENTRY, "id_number", "card_no"), "payments": PAID_BY},
     check=check,
     doc=__doc__ or "",
     defaults={"tolerance_fen": 0},

@@ -19,7 +19,14 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule
-from cardcheck.rules.payment.attribution import ENTRY, month_span, prepare, with_place
+from cardcheck.rules.payment.attribution import (
+    ENTRY,
+    PAID_BY,
+    ROLL_ENTRY,
+    month_span,
+    prepare,
+    with_place,
+)
 from cardcheck.rules.payment.evidence import count, money, span, who
 
 
@@ -53,6 +60,7 @@ RULE = Rule(
     title="paid twice for one period",
     severity="high",
     needs={"roll": ("fund", "card_no"), "payments": ("card_no", "amount", "pay_date")},
+    uses={"roll": (*ROLL_ENTRY, "id_number", "monthly_amount"), "payments": PAID_BY},
     check=check,
     doc=__doc__ or "",
     defaults={"tolerance_fen": 0},

@@ -17,7 +17,14 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, text
-from cardcheck.rules.payment.attribution import ENTRY, month_span, prepare, with_place
+from cardcheck.rules.payment.attribution import (
+    ENTRY,
+    PAID_BY,
+    ROLL_ENTRY,
+    month_span,
+    prepare,
+    with_place,
+)
 from cardcheck.rules.payment.evidence import count, money, span, who
 from cardcheck.rules.payment.periods import deadline_of, with_days_late
 
@@ -54,6 +61,7 @@ RULE = Rule(
     title="paid late",
     severity="medium",
     needs={"roll": ("fund", "card_no"), "payments": ("card_no", "amount", "pay_date")},
+    uses={"roll": (*ROLL_ENTRY, "id_number"), "payments": PAID_BY},
     check=check,
     doc=__doc__ or "",
     defaults={"max_days_late": 30},

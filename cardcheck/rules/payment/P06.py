@@ -14,7 +14,14 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.rules.base import Context, Rule, month_text
-from cardcheck.rules.payment.attribution import ENTRY, month_span, prepare, with_place
+from cardcheck.rules.payment.attribution import (
+    ENTRY,
+    PAID_BY,
+    ROLL_ENTRY,
+    month_span,
+    prepare,
+    with_place,
+)
 from cardcheck.rules.payment.evidence import count, money, span, who
 from cardcheck.rules.payment.periods import NO_END
 
@@ -42,6 +49,8 @@ RULE = Rule(
     title="paid after the roll entry ended",
     severity="high",
     needs={"roll": ("fund", "card_no", "end_date"), "payments": ("card_no", "amount", "pay_date")},
+    uses={"roll": (*(c for c in ROLL_ENTRY if c != "end_date"), "id_number"),
+          "payments": PAID_BY},
     check=check,
     doc=__doc__ or "",
 )

@@ -39,6 +39,11 @@ KEYS = ["k_card", "k_id", "k_fund", "k_fam"]
 ENTRY = ["entry"]  # the entry's number: what rules join and group on
 ABOUT = ["entry_type", "fund"]  # what an entry is, carried beside its number where rules need it
 PLACE = ["household_id", "id_number", "name", "region_code", "township", "village", "card_no"]
+# the roll columns attributing payments reads beside a rule's own (rules declare them in `uses`)
+ROLL_ENTRY = ("household_id", "name", "relation", "start_date", "end_date",
+              "region_code", "township", "village")
+# the payments columns it reads beside card_no, amount and pay_date
+PAID_BY = ("id_number", "memo")
 WHO = ["names", "n_members"]  # a card unit's members, for evidence (entries)
 
 CARD_NOT_ON_ROLL = "card_not_on_roll"
