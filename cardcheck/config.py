@@ -194,123 +194,184 @@ def _reversal_days(raw: Any, label: str) -> int:
     return int(days)
 
 
+class _Errors:
+    """Every problem of a config, collected, so the user fixes them all in one round: each entry
+    (a table, a fund, a rule, a list, a section) is checked on its own, and a failed one is left
+    out of what the later checks see."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def check(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except ConfigError as error:
+            self.messages.append(str(error))
+            return None
+
+    def raise_any(self) -> None:
+        if len(self.messages) == 1:
+            raise ConfigError(self.messages[0])
+        if self.messages:
+            raise ConfigError(f"{len(self.messages)} problems in the configuration: "
+                              + "；".join(self.messages))
+
+
+def _table_spec(kind: str, spec: Any, label: str) -> TableSpec:
+    _expect(isinstance(spec, dict), label, f"tables.{kind}", "a mapping", spec)
+    cols = spec.get("columns") or {}
+    _expect(isinstance(cols, dict) and cols, label, f"tables.{kind}.columns", "a mapping", cols)
+    columns = {c: _str_list(a, label, f"tables.{kind}.columns.{c}") for c, a in cols.items()}
+    required = _str_list(spec.get("required") or [], label, f"tables.{kind}.required") \
+        if spec.get("required") else ()
+    for col in required:
+        _expect(col in columns, label, f"tables.{kind}.required", "names of its columns", col)
+    units = spec.get("units") or {}
+    _expect(isinstance(units, dict), label, f"tables.{kind}.units", "a mapping", units)
+    for col, unit in units.items():
+        _expect(col in columns, label, f"tables.{kind}.units", "names of its columns", col)
+        _expect(unit in ("yuan", "fen"), label, f"tables.{kind}.units.{col}",
+                "yuan or fen", unit)
+    codes = spec.get("codes") or {}
+    _expect(isinstance(codes, dict), label, f"tables.{kind}.codes", "a mapping", codes)
+    coded: dict[str, dict[str, tuple[str, ...]]] = {}
+    for col, table in codes.items():
+        _expect(col.split(".", 1)[0] in columns, label, f"tables.{kind}.codes",
+                "names of its columns (or column.header)", col)
+        _expect(isinstance(table, dict) and table, label, f"tables.{kind}.codes.{col}",
+                "a mapping of values to lists of codes", table)
+        coded[col] = {str(v): _str_list([str(w) for w in words] if isinstance(words, list)
+                                        else words, label, f"tables.{kind}.codes.{col}.{v}")
+                      for v, words in table.items()}
+    return TableSpec(required, columns, dict(units), coded)
+
+
+def _fund_spec(name: str, spec: Any, label: str) -> FundSpec:
+    key = f"funds.{name}"
+    _expect(isinstance(spec, dict), label, key, "a mapping", spec)
+    level = spec.get("level")
+    _expect(level in LEVELS, label, f"{key}.level", f"one of {list(LEVELS)}", level)
+    day = spec.get("deadline_day", 15)
+    _expect(isinstance(day, int) and 1 <= day <= 31, label, f"{key}.deadline_day",
+            "a day of the month 1–31", day)
+    return FundSpec(
+        name=name,
+        level=level,
+        variants=_str_list(spec.get("variants") or [name], label, f"{key}.variants"),
+        memo=_str_list(spec.get("memo") or [name], label, f"{key}.memo"),
+        deadline_day=day,
+        one_off=bool(spec.get("one_off", False)),
+        family=str(spec.get("family") or name),
+    )
+
+
+def _pair(i: int, pair: Any, funds: dict[str, FundSpec], label: str) -> tuple[str, str]:
+    key = f"exclusive_pairs[{i}]"
+    _expect(isinstance(pair, list) and len(pair) == 2, label, key, "a pair [fund, fund]", pair)
+    for fund in pair:
+        _expect(fund in funds, label, key, f"funds named under funds: {list(funds)}", fund)
+    return pair[0], pair[1]
+
+
+def _rule_params(code: str, params: Any, label: str) -> dict[str, Any]:
+    params = params or {}
+    _expect(isinstance(params, dict), label, f"rules.{code}", "a mapping of settings", params)
+    if "severity" in params:
+        _expect(params["severity"] in SEVERITIES, label, f"rules.{code}.severity",
+                f"one of {list(SEVERITIES)}", params["severity"])
+    return dict(params)
+
+
+def _list_spec(kind: str, spec: Any, tables: dict[str, TableSpec], funds: dict[str, FundSpec],
+               label: str) -> RefListSpec:
+    key = f"lists.{kind}"
+    _expect(isinstance(spec, dict), label, key, "a mapping", spec)
+    for part in ("code", "name"):
+        _expect(isinstance(spec.get(part), str) and spec.get(part), label, f"{key}.{part}",
+                "a text", spec.get(part))
+    severity = spec.get("severity", "high")
+    _expect(severity in SEVERITIES, label, f"{key}.severity", f"one of {list(SEVERITIES)}", severity)
+    window = spec.get("window") or {}
+    _expect(isinstance(window, dict), label, f"{key}.window", "a mapping", window)
+    offset = window.get("from_offset_months", 0)
+    _expect(isinstance(offset, int), label, f"{key}.window.from_offset_months", "a whole number", offset)
+    excludes = _str_list(spec.get("excludes") or ["all"], label, f"{key}.excludes")
+    for fund in excludes:
+        _expect(fund == "all" or fund in funds, label, f"{key}.excludes",
+                f"'all' or funds named under funds: {list(funds)}", fund)
+    _expect(kind in tables, label, key, "a list whose columns are declared under tables", kind)
+    for side in ("from", "to"):
+        bound = window.get(side)
+        _expect(bound is None or bound in tables[kind].columns, label, f"{key}.window.{side}",
+                f"null or a column of tables.{kind}: {list(tables[kind].columns)}", bound)
+    standing = spec.get("standing", True)
+    _expect(isinstance(standing, bool), label, f"{key}.standing", "true or false", standing)
+    match = _list_match(spec.get("match", "person"), key, excludes, funds, label)
+    detail = spec.get("detail")
+    _expect(detail is None or (detail in tables[kind].columns and detail != "id_number"),
+            label, f"{key}.detail", f"null or a column of tables.{kind}: "
+            f"{[c for c in tables[kind].columns if c != 'id_number']}", detail)
+    return RefListSpec(kind, spec["code"], spec["name"], severity, window.get("from"),
+                       offset, window.get("to"), excludes, standing, match, detail)
+
+
+def _report(report: Any, label: str) -> dict[str, Any]:
+    _expect(isinstance(report, dict), label, "report", "a mapping", report)
+    return dict(report)
+
+
 def _validate(raw: dict[str, Any], label: str) -> Config:
+    """The config, or ConfigError naming every problem found (not only the first)."""
     known = {"tables", "funds", "generic_memos", "exclusive_pairs", "rules", "lists", "report",
              "dates", "reversals"}
+    errors = _Errors()
     for key in raw:
-        _expect(key in known, label, key, f"one of the sections {sorted(known)}", key)
-
+        errors.check(_expect, key in known, label, key, f"one of the sections {sorted(known)}",
+                     key)
     tables: dict[str, TableSpec] = {}
     for kind, spec in (raw.get("tables") or {}).items():
-        _expect(isinstance(spec, dict), label, f"tables.{kind}", "a mapping", spec)
-        cols = spec.get("columns") or {}
-        _expect(isinstance(cols, dict) and cols, label, f"tables.{kind}.columns", "a mapping", cols)
-        columns = {c: _str_list(a, label, f"tables.{kind}.columns.{c}") for c, a in cols.items()}
-        required = _str_list(spec.get("required") or [], label, f"tables.{kind}.required") \
-            if spec.get("required") else ()
-        for col in required:
-            _expect(col in columns, label, f"tables.{kind}.required", "names of its columns", col)
-        units = spec.get("units") or {}
-        _expect(isinstance(units, dict), label, f"tables.{kind}.units", "a mapping", units)
-        for col, unit in units.items():
-            _expect(col in columns, label, f"tables.{kind}.units", "names of its columns", col)
-            _expect(unit in ("yuan", "fen"), label, f"tables.{kind}.units.{col}",
-                    "yuan or fen", unit)
-        codes = spec.get("codes") or {}
-        _expect(isinstance(codes, dict), label, f"tables.{kind}.codes", "a mapping", codes)
-        coded: dict[str, dict[str, tuple[str, ...]]] = {}
-        for col, table in codes.items():
-            _expect(col.split(".", 1)[0] in columns, label, f"tables.{kind}.codes",
-                    "names of its columns (or column.header)", col)
-            _expect(isinstance(table, dict) and table, label, f"tables.{kind}.codes.{col}",
-                    "a mapping of values to lists of codes", table)
-            coded[col] = {str(v): _str_list([str(w) for w in words] if isinstance(words, list)
-                                            else words, label, f"tables.{kind}.codes.{col}.{v}")
-                          for v, words in table.items()}
-        tables[kind] = TableSpec(required, columns, dict(units), coded)
-
+        table = errors.check(_table_spec, kind, spec, label)
+        if table is not None:
+            tables[kind] = table
     funds: dict[str, FundSpec] = {}
     for name, spec in (raw.get("funds") or {}).items():
-        key = f"funds.{name}"
-        _expect(isinstance(spec, dict), label, key, "a mapping", spec)
-        level = spec.get("level")
-        _expect(level in LEVELS, label, f"{key}.level", f"one of {list(LEVELS)}", level)
-        day = spec.get("deadline_day", 15)
-        _expect(isinstance(day, int) and 1 <= day <= 31, label, f"{key}.deadline_day",
-                "a day of the month 1–31", day)
-        funds[name] = FundSpec(
-            name=name,
-            level=level,
-            variants=_str_list(spec.get("variants") or [name], label, f"{key}.variants"),
-            memo=_str_list(spec.get("memo") or [name], label, f"{key}.memo"),
-            deadline_day=day,
-            one_off=bool(spec.get("one_off", False)),
-            family=str(spec.get("family") or name),
-        )
-    _expect(bool(funds), label, "funds", "at least one fund", raw.get("funds"))
-
-    pairs = []
-    for i, pair in enumerate(raw.get("exclusive_pairs") or []):
-        key = f"exclusive_pairs[{i}]"
-        _expect(isinstance(pair, list) and len(pair) == 2, label, key, "a pair [fund, fund]", pair)
-        for fund in pair:
-            _expect(fund in funds, label, key, f"funds named under funds: {list(funds)}", fund)
-        pairs.append((pair[0], pair[1]))
-
+        fund = errors.check(_fund_spec, name, spec, label)
+        if fund is not None:
+            funds[name] = fund
+    if not funds and not errors.messages:
+        errors.check(_expect, False, label, "funds", "at least one fund", raw.get("funds"))
+    # what refers to funds or tables is checked only when those all passed (a bad fund would
+    # otherwise be reported again by every pair and list naming it)
+    funds_ok = len(funds) == len(raw.get("funds") or {})
+    tables_ok = len(tables) == len(raw.get("tables") or {})
+    pairs = [p for i, pair in enumerate(raw.get("exclusive_pairs") or [])
+             if funds_ok and (p := errors.check(_pair, i, pair, funds, label)) is not None]
     rules: dict[str, dict[str, Any]] = {}
     for code, params in (raw.get("rules") or {}).items():
-        params = params or {}
-        _expect(isinstance(params, dict), label, f"rules.{code}", "a mapping of settings", params)
-        if "severity" in params:
-            _expect(params["severity"] in SEVERITIES, label, f"rules.{code}.severity",
-                    f"one of {list(SEVERITIES)}", params["severity"])
-        rules[str(code)] = params
-
+        checked = errors.check(_rule_params, str(code), params, label)
+        if checked is not None:
+            rules[str(code)] = checked
     lists: dict[str, RefListSpec] = {}
-    for kind, spec in (raw.get("lists") or {}).items():
-        key = f"lists.{kind}"
-        _expect(isinstance(spec, dict), label, key, "a mapping", spec)
-        for part in ("code", "name"):
-            _expect(isinstance(spec.get(part), str) and spec.get(part), label, f"{key}.{part}",
-                    "a text", spec.get(part))
-        severity = spec.get("severity", "high")
-        _expect(severity in SEVERITIES, label, f"{key}.severity", f"one of {list(SEVERITIES)}", severity)
-        window = spec.get("window") or {}
-        _expect(isinstance(window, dict), label, f"{key}.window", "a mapping", window)
-        offset = window.get("from_offset_months", 0)
-        _expect(isinstance(offset, int), label, f"{key}.window.from_offset_months", "a whole number", offset)
-        excludes = _str_list(spec.get("excludes") or ["all"], label, f"{key}.excludes")
-        for fund in excludes:
-            _expect(fund == "all" or fund in funds, label, f"{key}.excludes",
-                    f"'all' or funds named under funds: {list(funds)}", fund)
-        _expect(kind in tables, label, key, "a list whose columns are declared under tables", kind)
-        for side in ("from", "to"):
-            bound = window.get(side)
-            _expect(bound is None or bound in tables[kind].columns, label, f"{key}.window.{side}",
-                    f"null or a column of tables.{kind}: {list(tables[kind].columns)}", bound)
-        standing = spec.get("standing", True)
-        _expect(isinstance(standing, bool), label, f"{key}.standing", "true or false", standing)
-        match = _list_match(spec.get("match", "person"), key, excludes, funds, label)
-        detail = spec.get("detail")
-        _expect(detail is None or (detail in tables[kind].columns and detail != "id_number"),
-                label, f"{key}.detail", f"null or a column of tables.{kind}: "
-                f"{[c for c in tables[kind].columns if c != 'id_number']}", detail)
-        lists[kind] = RefListSpec(kind, spec["code"], spec["name"], severity, window.get("from"),
-                                  offset, window.get("to"), excludes, standing, match, detail)
-
-    report = raw.get("report") or {}
-    _expect(isinstance(report, dict), label, "report", "a mapping", report)
-    dates = _dates(raw.get("dates") or {}, tables, label)
+    for kind, spec in ((raw.get("lists") or {}) if funds_ok and tables_ok else {}).items():
+        found = errors.check(_list_spec, kind, spec, tables, funds, label)
+        if found is not None:
+            lists[kind] = found
+    report = errors.check(_report, raw.get("report") or {}, label) or {}
+    dates = errors.check(_dates, raw.get("dates") or {}, tables, label) if tables_ok else None
+    memos = errors.check(_str_list, raw.get("generic_memos") or ["代发"], label, "generic_memos")
+    days = errors.check(_reversal_days, raw.get("reversals") or {}, label)
+    errors.raise_any()
+    assert dates is not None and memos is not None and days is not None  # else errors raised
     return Config(
         tables=tables,
         funds=funds,
-        generic_memos=_str_list(raw.get("generic_memos") or ["代发"], label, "generic_memos"),
+        generic_memos=memos,
         exclusive_pairs=tuple(pairs),
         rules=rules,
         lists=lists,
         report=report,
         dates=dates,
-        reversal_days=_reversal_days(raw.get("reversals") or {}, label),
+        reversal_days=days,
     )
 
 

@@ -82,3 +82,17 @@ def test_every_rules_settings_in_configs_match_its_declared_defaults() -> None:
         listed = {k: v for k, v in config.rules.get(rule.code, {}).items()
                   if k not in ("enabled", "severity")}
         assert listed == rule.defaults, rule.code
+
+
+def test_every_problem_of_a_config_is_reported_at_once(tmp_path: Path) -> None:
+    cfg = write(tmp_path, "rules:\n  C01: {severity: urgent}\n  C02: 5\n"
+                          "tables:\n  payments:\n    units: {amount: cents}\n"
+                          "reversals: {window_days: -1}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg)
+    text = str(info.value)
+    assert text.startswith("4 problems in the configuration: ")
+    for key in ("tables.payments.units.amount: expected yuan or fen, got 'cents'",
+                "rules.C01.severity: expected one of", "rules.C02: expected a mapping of settings",
+                "reversals.window_days: expected a whole number of days"):
+        assert key in text, key
