@@ -96,3 +96,11 @@ def test_every_rule_documents_itself() -> None:
         assert rule.name and rule.title and rule.severity in ("high", "medium", "low", "warning")
         doc = rule.doc.lower()
         assert "finds" in doc and "why" in doc and "false positive" in doc, rule.code
+
+
+def test_every_rule_asserts_its_evidence_somewhere() -> None:
+    """The evidence is what an inspector reads: each rule's cases pin its text at least once."""
+    for path in _case_files():
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        rows = [row for case in data["cases"] for row in case.get("expect") or []]
+        assert any("evidence" in row for row in rows), f"{path.name}: no case states its evidence"
