@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from cardcheck.cli import exit_status
-from cardcheck.demo import write_demo
 
 
 def cardcheck(*args: str) -> subprocess.CompletedProcess[str]:
@@ -20,10 +19,8 @@ def cardcheck(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo")
-    write_demo(root, households=300, seed=3, clean=True)
-    return root
+def demo(demo_county) -> Path:
+    return demo_county(300, 3, clean=True)
 
 
 def test_a_check_through_a_pipe_prints_everything(demo: Path, tmp_path: Path) -> None:

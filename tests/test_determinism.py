@@ -13,14 +13,11 @@ from cardcheck.report.files import write_csv
 
 
 @pytest.fixture(scope="module")
-def frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
-    from cardcheck.demo import write_demo
+def frames(demo_county) -> dict[str, pl.DataFrame]:
     from cardcheck.ingest import load_inputs
     from cardcheck.pipeline.options import read_inputs_file
 
-    folder = tmp_path_factory.mktemp("demo")
-    write_demo(folder, households=300, seed=3, clean=True)
-    return load_inputs(read_inputs_file(folder), load_config()).frames
+    return load_inputs(read_inputs_file(demo_county(300, 3, clean=True)), load_config()).frames
 
 
 def test_row_order_does_not_matter(frames: dict[str, pl.DataFrame], tmp_path: Path) -> None:

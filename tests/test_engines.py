@@ -16,14 +16,11 @@ COLUMNS = ["finding_id", "rule", "household_id", "id_number", "card_no", "fund",
 
 
 @pytest.fixture(scope="module")
-def demo_frames(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
-    from cardcheck.demo import write_demo
+def demo_frames(demo_county) -> dict[str, pl.DataFrame]:
     from cardcheck.ingest import load_inputs
     from cardcheck.pipeline.options import read_inputs_file
 
-    folder = tmp_path_factory.mktemp("demo")
-    write_demo(folder, households=300, seed=5, clean=False)
-    return load_inputs(read_inputs_file(folder), load_config()).frames
+    return load_inputs(read_inputs_file(demo_county(300, 5)), load_config()).frames
 
 
 @pytest.fixture(scope="module")

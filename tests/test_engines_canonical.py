@@ -36,13 +36,11 @@ def cli(*args: str | Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from cardcheck.demo import write_demo
-
+def county(tmp_path_factory: pytest.TempPathFactory, demo_county) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("spark_canonical")
-    write_demo(root / "demo", households=300, seed=5, clean=False)
-    cli("normalise", "--inputs", root / "demo", "--out", root / "canon", "--quiet")
-    cli("check", "--inputs", root / "demo", "--out", root / "direct", "--quiet", "--no-excel",
+    demo = demo_county(300, 5)
+    cli("normalise", "--inputs", demo, "--out", root / "canon", "--quiet")
+    cli("check", "--inputs", demo, "--out", root / "direct", "--quiet", "--no-excel",
         "--rules", "C03")
     return {"root": root, "canon": root / "canon", "direct": root / "direct"}
 

@@ -13,7 +13,6 @@ from polars.testing import assert_frame_equal
 import cardcheck.pipeline.canonical
 import cardcheck.pipeline.run
 from cardcheck.config import load_config
-from cardcheck.demo import write_demo
 from cardcheck.engines.runner import run_rules
 from cardcheck.ingest import checks, load_inputs
 from cardcheck.pipeline.canonical import run_normalise
@@ -24,10 +23,8 @@ MB = 1024 ** 2
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("demo")
-    write_demo(root, households=300, seed=5, clean=False)
-    return root
+def demo(demo_county) -> Path:
+    return demo_county(300, 5)
 
 
 def test_a_county_runs_in_memory_a_prefecture_streaming(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,7 +41,7 @@ def _spy(monkeypatch: pytest.MonkeyPatch, module: object, name: str, seen: dict[
          ) -> None:
     real = getattr(module, name)
 
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(*args, **kwargs):
         seen[name] = os.environ.get("POLARS_ENGINE_AFFINITY")
         return real(*args, **kwargs)
 
