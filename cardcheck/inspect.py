@@ -36,10 +36,12 @@ def guess_kind(path: Path, config: Config) -> str:
     """The kind whose header the file fits best: most columns named, the main tables first on
     a tie; InputError when no kind's header is found."""
     kinds = [*MAIN, *[k for k in config.tables if k not in MAIN]]
+    specs = {kind: spec_for(kind, config) for kind in kinds}
+    scorers = [scorer(spec) for spec in specs.values()]
+    # read once: the delimiter and sheet order go by the best score of any kind
+    grid = open_grid(path, lambda row: max(score(row) for score in scorers))
     scores: dict[str, int] = {}
-    for kind in kinds:
-        spec = spec_for(kind, config)
-        grid = open_grid(path, scorer(spec))
+    for kind, spec in specs.items():
         best = 0
         for table in grid.tables:
             try:

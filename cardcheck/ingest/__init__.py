@@ -190,7 +190,7 @@ def _check_twins(body: pl.DataFrame, mapping: Mapping, path: Path, table: Table)
                 "请删去或改名其中一列")
 
 
-def _load_rows(body: pl.DataFrame, grid: Table, mapping: Mapping, kind: str, config: Config,
+def _load_rows(body: pl.DataFrame, table: Table, mapping: Mapping, kind: str, config: Config,
                units: dict[str, str], spec: TableSpec
                ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """(loaded rows, rejects, skip reasons) of some rows below the header."""
@@ -204,11 +204,11 @@ def _load_rows(body: pl.DataFrame, grid: Table, mapping: Mapping, kind: str, con
         [pl.col(f"c{i}").alias(col) for col, i in mapping.columns.items() if f"c{i}" in body.columns]
         + [pl.col("__line")] + ([pl.col(EXTRA)] if EXTRA in body.columns else [])
     ).collect()
-    if grid.numeric is not None:
+    if table.numeric is not None:
         wanted = {col: i for col, i in mapping.columns.items()
                   if col in ID_COLUMNS or col in CARD_COLUMNS}
         if wanted:
-            flags = grid.numeric(mapping.header_index, list(wanted.values()))
+            flags = table.numeric(mapping.header_index, list(wanted.values()))
             keep = skip.is_null()
             frame = frame.with_columns(
                 [flags[i].filter(keep).alias(f"__num_{col}") for col, i in wanted.items()]
