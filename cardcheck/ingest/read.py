@@ -407,14 +407,13 @@ def _xls_layouts(data: bytes) -> dict[str, SheetLayout]:
     return out
 
 
-def fill_merged(df: pl.DataFrame, merged: list[tuple[int, int, int, int]], rows: int | None = None
-                ) -> pl.DataFrame:
+def fill_merged(df: pl.DataFrame, merged: list[tuple[int, int, int, int]]) -> pl.DataFrame:
     """Every cell of a merged range given the range's value (Excel keeps it in the top-left
-    cell only), for a frame of the sheet's cells c0, c1 … from its first row; `rows`: the
-    frame holds only the first `rows` rows of the sheet."""
+    cell only), for a frame of the sheet's cells c0, c1 … from its first row (the first rows
+    only, for the head: ranges below it are left out, those crossing its end cut there)."""
     if not merged or df.is_empty():
         return df
-    height = df.height if rows is None else min(rows, df.height)
+    height = df.height
     spans = pl.DataFrame(merged, schema=["r1", "r2", "c1", "c2"], orient="row").filter(
         (pl.col("r1") < height) & (pl.col("c1") < df.width) & (pl.col("c1") >= 0)
         & (pl.col("r1") >= 0))
