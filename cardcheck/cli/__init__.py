@@ -205,6 +205,11 @@ def main() -> None:
         code = 0
     except SystemExit as exc:
         code = exit_status(exc.code)
+    except Exception as error:  # noqa: BLE001 - a command without its own handler
+        try:
+            internal_error(error, None)
+        except typer.Exit as done:
+            code = done.exit_code
     if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)  # under a profiler, debugger or coverage: they write their report at exit
     atexit._run_exitfuncs()  # what `sys.exit` would run: staging folders removed, logs closed

@@ -49,10 +49,21 @@ def sha256(path: Path) -> str:
     return _DIGESTS[key]
 
 
+_READ: dict[str, tuple[int, str]] = {}  # resolved path -> (size, SHA-256) of the bytes read
+
+
 def note_sha256(path: Path, stat: os.stat_result, data: bytes) -> None:
     """Remember the SHA-256 of a file's bytes just read (`stat` taken on the open file), so
     nothing reads or hashes the file again; a reader thread hashes without holding the GIL."""
-    _DIGESTS[_key(path, stat)] = hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
+    _DIGESTS[_key(path, stat)] = digest
+    _READ[str(Path(path).resolve())] = (len(data), digest)
+
+
+def digest_read(path: Path) -> tuple[int, str] | None:
+    """(size, SHA-256) of the bytes a reader last read from `path`, or None if none did: the
+    manifest records what was checked, even if the file grew after it was read."""
+    return _READ.get(str(Path(path).resolve()))
 
 
 def same_files(paths: dict[str, list[Path]]) -> None:

@@ -21,7 +21,7 @@ from typing import Any, Self
 
 import polars as pl
 
-from cardcheck.errors import CardcheckError
+from cardcheck.errors import CardcheckError, EnvironmentProblem
 
 SCHEMA_VERSION = 1
 STAGES = ("自查自纠", "全面检查", "重点抽查", "整改深化")
@@ -104,6 +104,8 @@ class Ledger:
             self.conn = sqlite3.connect(self.path, isolation_level=None)
             self._check_version()
         except sqlite3.DatabaseError as exc:
+            if busy(exc):
+                raise EnvironmentProblem.ledger_busy(self.path) from None
             raise CardcheckError(f"--ledger {self.path}: not a cardcheck ledger ({exc})") from None
 
     def __enter__(self) -> Self:
@@ -287,6 +289,17 @@ class Ledger:
         return pl.DataFrame(rows, schema=HOUSEHOLD_COLS, orient="row")
 
 
+def busy(exc: sqlite3.Error) -> bool:
+    """Another process holds the ledger's write lock (past SQLite's wait)."""
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _path_of(conn: sqlite3.Connection) -> str:
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return str(row[2]) if row else "?"
+
+
 class _Transaction:
     """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any error (the ledger stays as it was)."""
 
@@ -294,7 +307,12 @@ class _Transaction:
         self.conn = conn
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if busy(exc):
+                raise EnvironmentProblem.ledger_busy(_path_of(self.conn)) from None
+            raise
         return self.conn
 
     def __exit__(self, exc_type: object, *exc: object) -> None:

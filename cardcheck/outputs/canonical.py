@@ -11,6 +11,7 @@ Parquet outputs hold the findings and rejects, and the manifest says why.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import narwhals.stable.v2 as nw
@@ -19,15 +20,18 @@ from rich.console import Console
 
 from cardcheck.canonical import Source
 from cardcheck.engines import Engine
+from cardcheck.faults import failpoint
 from cardcheck.ledger.store import Ledger, RunRecord
+from cardcheck.outputs.staging import Staging
 from cardcheck.outputs.write import (
+    Show,
     households_of,
     ledger_line,
     record_findings,
     write_manifest,
 )
 from cardcheck.pipeline.options import CheckRun, Timer, ledger_path
-from cardcheck.report.files import private_dir, write_csv
+from cardcheck.report.files import write_csv
 from cardcheck.report.spec import report_spec
 from cardcheck.report.summary import month_label, yuan_text
 
@@ -68,14 +72,16 @@ def scope(source: Source, engine: Engine) -> dict[str, Any]:
 
 
 def write_large(run: CheckRun, timer: Timer, progress: Any, engine: Engine, source: Source,
-                why: str) -> None:
+                why: str, staging: Staging, extra: Mapping[str, Any] | None = None) -> Show:
+    """findings.csv, the ledger record and manifest.json into the run's partial folder; returns
+    the summary, to show once the files are in place."""
     opts = run.options
     spec = report_spec(run.config)
-    private_dir(opts.out)
     findings = run.result.findings
     with timer.stage("outputs"):
         progress.step("writing findings.csv")
-        run.outputs["findings"] = write_csv(findings, opts.out / "findings.csv")
+        run.outputs["findings"] = staging.final(write_csv(findings, staging.path("findings.csv")))
+        failpoint("findings")
         progress.step("recording the findings in the ledger")
         roll = source.tables["roll"]
         near = {"roll": touching(engine, roll.lazy, findings, ("household_id", "card_no")),
@@ -86,13 +92,18 @@ def write_large(run: CheckRun, timer: Timer, progress: Any, engine: Engine, sour
             households = households_of(engine.collect(roll.lazy.select(list(HOUSEHOLD_COLUMNS))))
         with Ledger(ledger_path(opts), spec.statuses) as ledger:
             record = record_findings(run, spec, near, households, ledger)
+        failpoint("ledger")
         info = scope(source, engine) if not opts.quiet else {}
     run.stages = timer.stages
-    run.outputs["manifest"] = opts.out / "manifest.json"
-    write_manifest(run, record.run_id, len(record.suppressed))
-    if not opts.quiet:
-        console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
-        summary(console, run, info, record, why)
+    run.outputs["manifest"] = staging.final(staging.path("manifest.json"))
+    write_manifest(run, staging.path("manifest.json"), record.run_id, len(record.suppressed),
+                   extra)
+
+    def show(console: Console | None) -> None:
+        if not opts.quiet:
+            summary(console or Console(width=None if sys.stdout.isatty() else 160,
+                                       highlight=False), run, info, record, why)
+    return show
 
 
 def summary(console: Console, run: CheckRun, info: dict[str, Any], record: RunRecord,

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,16 +15,18 @@ import polars as pl
 from rich.console import Console
 
 from cardcheck import __version__
-from cardcheck.ingest.checks import sha256
+from cardcheck.faults import failpoint
+from cardcheck.ingest.checks import digest_read, sha256
 from cardcheck.ledger.excel import ledger_findings
 from cardcheck.ledger.store import Ledger, RunRecord
 from cardcheck.model import rejects_csv
+from cardcheck.outputs.staging import Staging, private_umask, staged
 from cardcheck.pipeline.options import CheckRun, Timer, ledger_path, resolve_paths
 from cardcheck.progress import Progress
 from cardcheck.report import summary as S
 from cardcheck.report import tables as T
 from cardcheck.report.book import BookInput, build_and_write, cards_csv_path, workbook_name
-from cardcheck.report.files import SECRET_WORDS, private_dir, write_csv
+from cardcheck.report.files import SECRET_WORDS, write_csv, write_text
 from cardcheck.report.spec import ReportSpec, report_spec
 from cardcheck.report.terminal import SummaryInput, render
 from cardcheck.rules import catalogue
@@ -70,26 +71,39 @@ def ledger_line(record: RunRecord, path: Path) -> str:
             f"{record.reopened}")
 
 
+Show = Callable[[Console | None], None]
+
+
 def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
                   console: Console | None = None) -> None:
-    """Every output of a run whose tables fit here: findings.csv, rejects.csv, the ledger, the
-    workbook, the manifest (last) and the terminal summary."""
+    """Every output of a run whose tables fit here, whole or absent (outputs/staging.py), then
+    the summary on the terminal."""
+    with private_umask(), staged(run.options.out, input_files(run)) as staging:
+        show = write_run(run, timer, progress, staging)
+    show(console)
+
+
+def write_run(run: CheckRun, timer: Timer, progress: Progress, staging: Staging,
+              extra: Mapping[str, Any] | None = None) -> Show:
+    """findings.csv, rejects.csv, the ledger, the workbook and manifest.json (last) into the
+    run's partial folder; returns the summary, to show once the files are in place."""
     opts = run.options
     spec = report_spec(run.config)
-    out = opts.out
-    private_dir(out)
     findings = run.result.findings
     frames = run.inputs.frames
     with timer.stage("outputs"):
         progress.step("writing findings.csv and rejects.csv")
-        run.outputs["findings"] = write_csv(findings, out / "findings.csv")
-        run.outputs["rejects"] = write_csv(rejects_csv(run.inputs.rejects), out / "rejects.csv")
+        run.outputs["findings"] = staging.final(write_csv(findings, staging.path("findings.csv")))
+        run.outputs["rejects"] = staging.final(
+            write_csv(rejects_csv(run.inputs.rejects), staging.path("rejects.csv")))
+        failpoint("findings")
         progress.step("recording the findings in the ledger")
         path = ledger_path(opts)
         with Ledger(path, spec.statuses) as ledger:
             record = record_findings(run, spec, frames, households_of(frames.get("roll")), ledger)
             state = ledger.state(findings.get_column("finding_id").to_list())
             ledger_state = ledger_findings(ledger, spec)
+        failpoint("ledger")
         reported = findings.filter(~pl.col("finding_id").is_in(record.suppressed))
         info = S.scope(frames)
         if opts.excel:
@@ -98,19 +112,30 @@ def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
             book = BookInput(reported, frames, run.result.runs, run.inputs.counts, spec,
                              opts.stage, state=state, ledger_state=ledger_state, basis=basis,
                              suppressed=len(record.suppressed), unmask=opts.unmask, info=info)
-            book_path = out / workbook_name(frames, spec.county, info)
-            run.outputs["workbook"] = build_and_write(book_path, book)
-            run.outputs["cards"] = cards_csv_path(book_path, spec)
+            book_path = staging.path(workbook_name(frames, spec.county, info))
+            run.outputs["workbook"] = staging.final(build_and_write(book_path, book))
+            run.outputs["cards"] = staging.final(cards_csv_path(book_path, spec))
+            failpoint("workbook")
     run.stages = timer.stages
-    run.outputs["manifest"] = out / "manifest.json"
-    write_manifest(run, record.run_id, len(record.suppressed))
-    if not opts.quiet:
+    run.outputs["manifest"] = staging.final(staging.path("manifest.json"))
+    write_manifest(run, staging.path("manifest.json"), record.run_id, len(record.suppressed),
+                   extra)
+
+    def show(console: Console | None) -> None:
+        if opts.quiet:
+            return
         # piped to a file, tables get room instead of the 80 columns rich assumes
         console = console or Console(width=None if sys.stdout.isatty() else 160)
         render(console, SummaryInput(
             reported, frames, run.inputs.counts, run.result.runs, opts.stage, run.stages,
             run.outputs, len(record.suppressed), ledger_line(record, path), spec.county,
             opts.unmask, opts.profile, info))
+    return show
+
+
+def input_files(run: CheckRun) -> list[Path]:
+    """The files the run read (an output must never replace one)."""
+    return [p for ps in input_paths(run.options, run.config).values() for p in ps]
 
 
 # ---------------------------------------------------------------- manifest
@@ -129,6 +154,8 @@ def _plain(value: Any) -> Any:
 def manifest_options(opts: Any) -> dict[str, Any]:
     """The command's options, with any setting that may hold key material redacted."""
     raw = _plain(dataclasses.asdict(opts))
+    if raw.get("out_url"):  # --out was a URL: `out` is only the local staging folder
+        raw["out"] = raw["out_url"]
     conf = []
     for item in raw.get("spark_conf") or []:
         key, sep, _ = str(item).partition("=")
@@ -144,12 +171,23 @@ def input_paths(opts: Any, config: Any) -> dict[str, list[Path]]:
     return {k: [Path(p).resolve() for p in v] for k, v in paths.items() if v}
 
 
-def write_manifest(run: CheckRun, ledger_run: int | None = None, suppressed: int = 0) -> Path:
+def file_record(path: Path) -> dict[str, Any]:
+    """An input file as the manifest records it: the size and SHA-256 of the bytes the reader
+    read (not of the file as it is now, which may have grown since)."""
+    read = digest_read(path)
+    if read is not None:
+        return {"path": str(path), "size": read[0], "sha256": read[1]}
+    ok = path.is_file()
+    return {"path": str(path), "size": path.stat().st_size if ok else None,
+            "sha256": sha256(path) if ok else None}
+
+
+def write_manifest(run: CheckRun, path: Path, ledger_run: int | None = None,
+                   suppressed: int = 0, extra: Mapping[str, Any] | None = None) -> Path:
+    """manifest.json at `path`, the last file a run writes: "complete": true."""
     opts = run.options
     paths = input_paths(opts, run.config)
-    files = {k: [{"path": str(p), "size": p.stat().st_size if p.is_file() else None,
-                  "sha256": sha256(p) if p.is_file() else None} for p in v]
-             for k, v in paths.items()}
+    files = {k: [file_record(p) for p in v] for k, v in paths.items()}
     f = run.result.findings
     manifest = {
         "version": __version__,
@@ -176,8 +214,9 @@ def write_manifest(run: CheckRun, ledger_run: int | None = None, suppressed: int
         "stages": [{"name": s.name, "seconds": round(s.seconds, 3), "peak_mb": round(s.peak_mb)}
                    for s in run.stages],
         "outputs": {k: str(v) for k, v in run.outputs.items()},
+        **(extra or {}),
+        "complete": True,
     }
-    path = opts.out / "manifest.json"
-    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.chmod(path, 0o600)
+    write_text(path, json.dumps(manifest, ensure_ascii=False, indent=2))
+    failpoint("manifest")
     return path

@@ -6,7 +6,6 @@ Imports nothing above the engines: the pipeline, the outputs and the CLI all bui
 
 from __future__ import annotations
 
-import os
 import resource
 import time
 from collections.abc import Iterator, Mapping
@@ -192,19 +191,6 @@ def exit_code(result: RunResult, fail_on: str | None) -> ExitCode:
         pl.col("severity").replace_strict(SEVERITY_ORDER, default=0, return_dtype=pl.Int32) >= level
     )
     return ExitCode.FINDINGS if hits.height else ExitCode.OK
-
-
-def private_ledger(out: Path, path: Path) -> None:
-    """Create the OUT folder (0700) and a new ledger file (0600) before SQLite opens it: SQLite
-    would create it world-readable, and its journal files take the database file's mode."""
-    try:
-        if not out.exists():
-            out.mkdir(parents=True)
-            os.chmod(out, 0o700)
-        if not path.exists() and path.parent.is_dir():
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except OSError:
-        pass  # the ledger reports a path it cannot use itself
 
 
 def engine_options(options: CheckOptions) -> dict[str, Any]:

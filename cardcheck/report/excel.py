@@ -17,6 +17,7 @@ import polars as pl
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from cardcheck.faults import failpoint
 from cardcheck.report.spec import SheetSpec
 from cardcheck.report.summary import TOTAL
 
@@ -85,7 +86,10 @@ class Writer:
         """`rows`: about how many data rows the largest sheet will have."""
         self.path = path
         self.max_rows = max_rows
-        self.wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+        # xlsxwriter's temporary files beside the workbook (the run's partial folder), so a
+        # run killed while saving leaves nothing in $TMPDIR
+        self.wb = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS,
+                                                  "tmpdir": str(Path(path).parent)})
         # Rows go to one temporary file per sheet (constant_memory). A workbook of findings
         # is then put together in memory: a temporary file per part (40 of them) cost more
         # than writing the rows. A large one keeps xlsxwriter's temporary files, so memory
@@ -113,6 +117,7 @@ class Writer:
         self.notes: list[str] = []
 
     def close(self) -> None:
+        failpoint("workbook-save")  # the sheets' temporary files exist, the .xlsx does not yet
         self.wb.close()
         os.chmod(self.path, 0o600)
 
