@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cardcheck.cli import app
 from cardcheck.example import example_run
-from cardcheck.ledger.sampling import SampleSpec, draw
+from cardcheck.ledger.sampling import SampleSpec, draw, frame_of
 from cardcheck.ledger.store import Ledger
 from cardcheck.outputs.write import write_outputs
 from cardcheck.pipeline.options import Timer
@@ -60,6 +60,43 @@ def test_weighted_prefers_risky_households() -> None:
             hits[weighted] += int(s["village"].to_list() == ["村0"])
     # 村0's households weigh 22 times the others': drawn in ~70% of seeds against ~10%
     assert hits[True] >= 10 and hits[False] <= 5, hits
+
+
+def test_frame_of_the_roll_and_accounts() -> None:
+    roll = pl.DataFrame({
+        "household_id": ["H1", "H1", "H2", "H3", None],
+        "relation": ["配偶", "户主", "户主", "户主", "户主"],
+        "id_number": ["b", "a", "c", "d", "e"], "township": ["镇"] * 5, "village": ["村"] * 5,
+        "name": ["妻", "夫", "丙", "丁", "戊"], "phone": ["13900000002", "13900000001", " ", None, "x"],
+        "card_no": ["6217000000000002", "6217000000000001", "6217000000000003", None, "9"]})
+    accounts = pl.DataFrame({
+        "card_no": ["6217000000000001", "6217000000000003", "6217000000000002"],
+        "address": ["东村1号", "东村3号", "东村2号"],
+        "phone": ["13800000001", "13800000003", None]})
+    f = frame_of(roll, accounts)
+    assert f is not None
+    assert f.rows() == [
+        ("H1", "镇", "村", "夫", 2, "东村1号", "13900000001", "6217000000000001,6217000000000002"),
+        ("H2", "镇", "村", "丙", 1, "东村3号", "13800000003", "6217000000000003"),
+        ("H3", "镇", "村", "丁", 1, None, None, None)]
+    assert frame_of(roll.drop("phone", "card_no"))["address"].to_list() == [None] * 3  # type: ignore[index]
+
+
+def test_an_old_ledger_gets_the_new_household_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Ledger(path) as book:
+        book.record_run(pl.DataFrame(schema={"finding_id": pl.String, "amount": pl.Int64,
+                                             "months": pl.Int32, "evidence": pl.String}),
+                        "自查自纠", [],
+                        households=HH.head(3))
+        for col in ("address", "phone", "cards"):  # the households table as it was
+            book.conn.execute(f"ALTER TABLE households DROP COLUMN {col}")
+    with Ledger(path) as book:
+        households = book.households()
+    assert households.columns == [*HH.columns, "address", "phone", "cards"]
+    assert households.select("household_id", "name").rows() == [("H000", "某"), ("H001", "某"),
+                                                               ("H002", "某")]
+    assert households.get_column("address").is_null().all()
 
 
 def test_sample_command(tmp_path: Path) -> None:

@@ -42,6 +42,46 @@ def new_seed() -> int:
     return secrets.randbelow(1_000_000)
 
 
+def frame_of(roll: pl.DataFrame | None, accounts: pl.DataFrame | None = None
+             ) -> pl.DataFrame | None:
+    """The ledger's sampling frame from the roll: a row per household, with its township,
+    village, head (户主 first), persons, and for the visit list its phone (the roll's, else the
+    bank's 预留手机号), address (the accounts' 联系地址) and cards (the roll's, comma-separated);
+    in household_id order (the order the ledger stores them in)."""
+    if roll is None:
+        return None
+    extra = [pl.col(c) if c in roll.columns else pl.lit(None, pl.String).alias(c)
+             for c in ("phone", "card_no")]
+    r = roll.select("household_id", "relation", "id_number", "township", "village", "name",
+                    *extra).filter(pl.col("household_id").is_not_null())
+    if accounts is not None and "card_no" in accounts.columns:
+        acc = accounts.select(
+            "card_no",
+            *[(pl.col(c) if c in accounts.columns else pl.lit(None, pl.String)).alias(f"acc_{c}")
+              for c in ("address", "phone")],
+        ).filter(pl.col("card_no").is_not_null()).sort(
+            "card_no", "acc_address", "acc_phone", nulls_last=True).unique(
+            "card_no", keep="first", maintain_order=True)
+        r = r.join(acc, on="card_no", how="left")
+    else:
+        r = r.with_columns(pl.lit(None, pl.String).alias("acc_address"),
+                           pl.lit(None, pl.String).alias("acc_phone"))
+    blank = {c: pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c))
+             for c in ("phone", "acc_phone", "acc_address")}
+    return r.with_columns(**blank).sort(
+        "household_id", pl.col("relation") != "户主", "id_number", "card_no", "phone",
+        "acc_address", "acc_phone", "township", "village", "name", nulls_last=True
+    ).group_by("household_id", maintain_order=True).agg(
+        pl.col("township").drop_nulls().first(), pl.col("village").drop_nulls().first(),
+        pl.col("name").drop_nulls().first(),
+        pl.col("id_number").drop_nulls().n_unique().cast(pl.Int64).alias("persons"),
+        pl.col("acc_address").drop_nulls().first().alias("address"),
+        pl.coalesce(pl.col("phone").drop_nulls().first(),
+                    pl.col("acc_phone").drop_nulls().first()).alias("phone"),
+        pl.col("card_no").drop_nulls().unique().sort().str.join(",").alias("cards"),
+    ).with_columns(pl.when(pl.col("cards") != "").then(pl.col("cards")).alias("cards"))
+
+
 def _uniform(seed: int, level: str, keys: pl.Series) -> pl.Series:
     vals = [(int(hashlib.sha1(f"{seed}|{level}|{k}".encode()).hexdigest()[:13], 16) + 1)
             / (16**13 + 1) for k in keys.to_list()]
