@@ -88,11 +88,12 @@ def sample(
     villages: int = typer.Option(2, "--villages", metavar="N", min=1, help="Villages per township drawn."),
     households: int = typer.Option(5, "--households", metavar="N", min=1, help="Households per village drawn."),
     weighted: bool = typer.Option(True, "--weighted/--uniform", help="Weighted by risk (the default: findings, severity, money, and 已整改/不属实 claims to verify; configs/sampling.yaml), or every place and household equally likely."),
+    unmask: bool = typer.Option(False, "--unmask", help="Full phone and card numbers on the visit list."),
     config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings."),
 ) -> None:
     """Draw a reproducible sample of townships, villages and households for the joint team's
     visits (stratified by township, weighted by risk unless --uniform), store it in the ledger
-    and write the visit list."""
+    and write the visit list to carry and sign."""
     from cardcheck.config import load_config
     from cardcheck.ledger.sampling import SampleSpec, new_seed, run_sample, weights_of
     from cardcheck.ledger.store import STAGES
@@ -107,7 +108,7 @@ def sample(
         chosen = new_seed() if seed is None else seed
         with _open(ledger, spec) as book:
             path, drawn = run_sample(book, out, stage, SampleSpec(
-                chosen, townships, villages, households, weighted, weights))
+                chosen, townships, villages, households, weighted, weights), unmask)
     except CardcheckError as error:
         _fail(error)
         return

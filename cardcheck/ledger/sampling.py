@@ -1,5 +1,5 @@
 """重点抽查: a reproducible sample of townships, villages and households that points at the risk,
-and its visit list.
+and the visit list a field team carries, fills in and signs.
 
 The stage rechecks where 自查自纠 and 全面检查 were weak, so the draw favours the households with
 findings (by their count, severity and money) and most of all those whose findings were claimed
@@ -33,16 +33,30 @@ import polars as pl
 from cardcheck.config import SEVERITIES, Config
 from cardcheck.errors import CardcheckError, ConfigError
 from cardcheck.ledger.store import Ledger
-from cardcheck.report.excel import Writer
+from cardcheck.masking import mask_card, mask_phone
+from cardcheck.report.excel import Writer, write_row
 from cardcheck.report.spec import SheetSpec
 from cardcheck.report.summary import NO_TOWNSHIP
 
 NO_VILLAGE = "（未填村）"
 MILLI = 1000  # findings' weights are kept in thousandths (integers)
-SHEET = SheetSpec("抽查名单", "重点抽查走访名单", (
-    ("seq", "序号"), ("township", "乡镇（街道）"), ("village", "村（社区）"),
-    ("household_id", "户号"), ("name", "户主"), ("persons", "人数"), ("findings", "问题数"),
-    ("amount", "涉及金额(元)"), ("visit", "走访情况"), ("note", "备注")))
+# the visit list: (field, header, width in character cells, kind); A4 landscape, fit to width
+VISIT_COLUMNS = (
+    ("seq", "序号", 4, "int"), ("township", "乡镇（街道）", 12, "wrap"),
+    ("village", "村（社区）", 10, "wrap"), ("household_id", "户号", 20, "text"),
+    ("name", "户主", 7, "wrap"), ("persons", "人数", 4, "int"),
+    ("address", "住址", 16, "wrap"), ("phone", "联系电话", 12, "wrap"),
+    ("cards", "银行卡号", 13, "wrap"), ("problems", "问题（规则、金额）", 26, "wrap"),
+    ("claims", "台账状态（认定单位、日期）", 26, "wrap"), ("visitor", "走访人", 8, "wrap"),
+    ("visit_date", "走访日期", 9, "wrap"), ("result", "核实结果", 18, "wrap"),
+    ("signature", "签字", 8, "wrap"),
+)
+SIGN_ROW = 30.0  # points: the least height of a row, room for a signature
+LINE = 13.5  # points per line of wrapped text
+WEIGHTS_SHEET = SheetSpec("抽样情况", "重点抽查抽样情况（各乡镇权重）", (
+    ("township", "乡镇（街道）"), ("households", "户数"), ("risky", "有问题户数"),
+    ("findings", "问题数"), ("claimed", "已整改或不属实"), ("weight", "抽样权重"),
+    ("drawn", "是否抽中")))
 
 
 @dataclass(frozen=True)
@@ -314,9 +328,78 @@ def draw(households: pl.DataFrame, risk: pl.DataFrame, spec: SampleSpec) -> pl.D
     return chosen.with_columns(pl.int_range(1, chosen.height + 1).alias("seq"))
 
 
-def run_sample(ledger: Ledger, out: Path, stage: str, spec: SampleSpec) -> tuple[Path, pl.DataFrame]:
-    """Draw, store in the ledger, write OUT/抽查名单_<stage>_seed<seed>.xlsx."""
-    sample = draw(ledger.households(), risk_of(ledger, spec.weights), spec)
+# ---------------------------------------------------------------- the visit list
+
+
+def visit_rows(sample: pl.DataFrame, unmask: bool = False) -> pl.DataFrame:
+    """The visit list's columns (VISIT_COLUMNS) of a sample: phone and cards masked unless
+    `unmask` (a card per line: the roll's and those the findings name), the fill-in columns
+    empty."""
+    cards = pl.concat_str([pl.col("cards"), pl.col("finding_cards")], separator=",",
+                          ignore_nulls=True).str.split(",").list.eval(
+        pl.element().filter(pl.element() != "")).list.unique(maintain_order=True).list.sort()
+    if not unmask:
+        cards = cards.list.eval(mask_card(pl.element()))
+    phone = pl.col("phone") if unmask else mask_phone(pl.col("phone"))
+    df = sample.with_columns(
+        cards.list.join("\n").alias("cards"), phone.alias("phone"),
+        pl.col("problems").fill_null("（台账中无问题）"), pl.col("claims").fill_null(""),
+        *[pl.lit(None, pl.String).alias(c) for c in ("visitor", "visit_date", "result",
+                                                     "signature")])
+    return df.select([c for c, *_ in VISIT_COLUMNS])
+
+
+def _lines(df: pl.DataFrame) -> list[int]:
+    """Printed lines each row needs: per wrapped column, each line of text over the column's
+    width (a wide character counts 2)."""
+    exprs = []
+    for col, _, width, kind in VISIT_COLUMNS:
+        if kind != "wrap":
+            continue
+        text = pl.col(col).cast(pl.String).fill_null("")
+        exprs.append(text.str.split("\n").list.eval(
+            ((pl.element().str.len_bytes() + pl.element().str.len_chars()) // 2
+             / max(width - 1, 1)).ceil().clip(1)).list.sum().cast(pl.Int64))
+    if df.height == 0:
+        return []
+    return df.select(pl.max_horizontal(*exprs).clip(1, 40)).to_series().to_list()
+
+
+def write_visit_list(w: Writer, rows: pl.DataFrame, subtitle: str, note: str) -> None:
+    """The sheet 走访名单: title, subtitle, a note, the header repeated on every printed page,
+    a row per household tall enough to sign, the team's signatures below; A4 landscape."""
+    ws = w.sheet("走访名单")
+    last = len(VISIT_COLUMNS) - 1
+    ws.merge_range(0, 0, 0, last, "重点抽查入户核实走访名单", w.f["title"])
+    ws.set_row(0, 24)
+    ws.write_string(1, 0, subtitle, w.f["sub"])
+    ws.write_string(2, 0, note, w.f["note"])
+    head = 3
+    for i, (_, header, width, _) in enumerate(VISIT_COLUMNS):
+        ws.set_column(i, i, width)
+        ws.write_string(head, i, header, w.f["head"])
+    ws.set_row(head, 32)
+    ws.freeze_panes(head + 1, 0)
+    ws.repeat_rows(0, head)
+    kinds = [kind for *_, kind in VISIT_COLUMNS]
+    for r, (values, n) in enumerate(zip(rows.iter_rows(), _lines(rows)), start=head + 1):
+        ws.set_row(r, max(LINE * n + 3, SIGN_ROW))
+        write_row(ws, r, values, kinds, w.f)
+    end = head + rows.height + 2
+    ws.write_string(end, 0, "检查组成员（签字）：", w.f["label"])
+    ws.write_string(end, 9, "检查组负责人（签字）：", w.f["label"])
+    ws.write_string(end + 2, 0, "核实日期：　　　　年　　月　　日", w.f["label"])
+    ws.set_row(end, SIGN_ROW)
+    ws.print_area(0, 0, end + 2, last)
+
+
+def run_sample(ledger: Ledger, out: Path, stage: str, spec: SampleSpec,
+               unmask: bool = False) -> tuple[Path, pl.DataFrame]:
+    """Draw, store in the ledger, write OUT/抽查名单_<stage>_seed<seed>.xlsx: the visit list and
+    the townships' weights."""
+    risk = risk_of(ledger, spec.weights)
+    households = ledger.households()
+    sample = draw(households, risk, spec)
     params: dict[str, Any] = {"townships": spec.townships, "villages": spec.villages,
                               "households": spec.households, "weighted": spec.weighted}
     if spec.weighted:
@@ -327,8 +410,19 @@ def run_sample(ledger: Ledger, out: Path, stage: str, spec: SampleSpec) -> tuple
     towns = "全部" if spec.townships is None else str(spec.townships)
     how = "按风险加权（configs/sampling.yaml）" if spec.weighted else "等概率"
     sub = (f"阶段：{stage}　随机种子：{spec.seed}　乡镇：{towns}　每乡镇村数：{spec.villages}　"
-           f"每村户数：{spec.households}　{how}　抽样时间：{datetime.now():%Y-%m-%d %H:%M}")
+           f"每村户数：{spec.households}　{how}　抽样时间：{datetime.now():%Y-%m-%d %H:%M}"
+           + ("" if unmask else "　电话、卡号已脱敏"))
+    note = ("请逐户入户核实所列问题及台账中的整改状态，标为已整改、不属实的须现场核实；"
+            "核实结果写明属实与否、整改是否到位及情况，走访人签字。")
+    if households.get_column("address").is_null().all():
+        note += "台账中无住址和电话：用本版 cardcheck check 以此台账重新核查后再抽样。"
     w = Writer(path)
-    w.table(SHEET, sample.with_columns(pl.lit("").alias("visit"), pl.lit("").alias("note")), sub)
+    write_visit_list(w, visit_rows(sample, unmask), sub, note)
+    drawn = sample.get_column("township").unique().implode()
+    towns_df = townships_of(frame(households, risk, spec), spec).with_columns(
+        pl.col("weight").round(1),
+        pl.when(pl.col("township").is_in(drawn)).then(pl.lit("是")).otherwise(pl.lit("否"))
+        .alias("drawn"))
+    w.table(WEIGHTS_SHEET, towns_df, sub)
     w.close()
     return path, sample
