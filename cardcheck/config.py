@@ -17,7 +17,7 @@ import yaml
 from cardcheck.errors import ConfigError
 
 DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", "tables.yaml",
-                 "dates.yaml")
+                 "dates.yaml", "sampling.yaml")
 LEVELS = ("household", "person")
 SEVERITIES = ("high", "medium", "low", "warning")
 MATCHES = ("person", "spouse", "household")  # whom a reference list's entry touches
@@ -104,6 +104,7 @@ class Config:
     rules: dict[str, dict[str, Any]]
     lists: dict[str, RefListSpec]
     report: dict[str, Any] = field(default_factory=dict)
+    sampling: dict[str, Any] = field(default_factory=dict)  # checked by cardcheck.ledger.sampling
     dates: DateSettings = field(default_factory=DateSettings)
     reversal_days: int = 31  # a negative payment nets a credit this many days around it
     sources: tuple[str, ...] = ()
@@ -315,15 +316,15 @@ def _list_spec(kind: str, spec: Any, tables: dict[str, TableSpec], funds: dict[s
                        offset, window.get("to"), excludes, standing, match, detail)
 
 
-def _report(report: Any, label: str) -> dict[str, Any]:
-    _expect(isinstance(report, dict), label, "report", "a mapping", report)
+def _report(report: Any, label: str, key: str = "report") -> dict[str, Any]:
+    _expect(isinstance(report, dict), label, key, "a mapping", report)
     return dict(report)
 
 
 def _validate(raw: dict[str, Any], label: str) -> Config:
     """The config, or ConfigError naming every problem found (not only the first)."""
     known = {"tables", "funds", "generic_memos", "exclusive_pairs", "rules", "lists", "report",
-             "dates", "reversals"}
+             "dates", "reversals", "sampling"}
     errors = _Errors()
     for key in raw:
         errors.check(_expect, key in known, label, key, f"one of the sections {sorted(known)}",
@@ -357,6 +358,7 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
         if found is not None:
             lists[kind] = found
     report = errors.check(_report, raw.get("report") or {}, label) or {}
+    sampling = errors.check(_report, raw.get("sampling") or {}, label, "sampling") or {}
     dates = errors.check(_dates, raw.get("dates") or {}, tables, label) if tables_ok else None
     memos = errors.check(_str_list, raw.get("generic_memos") or ["代发"], label, "generic_memos")
     days = errors.check(_reversal_days, raw.get("reversals") or {}, label)
@@ -370,6 +372,7 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
         rules=rules,
         lists=lists,
         report=report,
+        sampling=sampling,
         dates=dates,
         reversal_days=days,
     )

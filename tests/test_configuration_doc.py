@@ -12,6 +12,7 @@ import yaml
 
 from cardcheck.config import DEFAULT_FILES, defaults_folder, load_config
 from cardcheck.errors import ConfigError
+from cardcheck.ledger.sampling import weights_of
 from cardcheck.report.spec import report_spec
 from cardcheck.rules import catalogue
 
@@ -34,7 +35,7 @@ def test_the_page_has_examples() -> None:
 @pytest.mark.parametrize("text", BLOCKS, ids=[f"block{i + 1}" for i in range(len(BLOCKS))])
 def test_every_example_is_a_valid_config(text: str, tmp_path: Path) -> None:
     config = _load(tmp_path, text)
-    report_spec(config)
+    weights_of(config, report_spec(config).statuses)
     for rule in catalogue(config):
         rule.params(config)
 

@@ -87,27 +87,39 @@ def sample(
     townships: int | None = typer.Option(None, "--townships", metavar="N", min=1, help="Townships to draw (default: every township)."),
     villages: int = typer.Option(2, "--villages", metavar="N", min=1, help="Villages per township drawn."),
     households: int = typer.Option(5, "--households", metavar="N", min=1, help="Households per village drawn."),
-    weighted: bool = typer.Option(False, "--weighted", help="Draw riskier places more often (weighted by findings and money)."),
+    weighted: bool = typer.Option(True, "--weighted/--uniform", help="Weighted by risk (the default: findings, severity, money, and 已整改/不属实 claims to verify; configs/sampling.yaml), or every place and household equally likely."),
+    unmask: bool = typer.Option(False, "--unmask", help="Full phone and card numbers on the visit list."),
     config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings."),
 ) -> None:
-    """Draw a reproducible random sample of townships, villages and households for the joint
-    team's visits (stratified by township), store it in the ledger and write the visit list."""
-    from cardcheck.ledger.sampling import SampleSpec, new_seed, run_sample
+    """Draw a reproducible sample of townships, villages and households for the joint team's
+    visits (stratified by township, weighted by risk unless --uniform), store it in the ledger
+    and write the visit list to carry and sign."""
+    from cardcheck.config import load_config
+    from cardcheck.ledger.sampling import SampleSpec, new_seed, run_sample, weights_of
     from cardcheck.ledger.store import STAGES
+    from cardcheck.report.spec import report_spec
 
     try:
         if stage not in STAGES:
             raise CardcheckError(f"--stage {stage!r}: expected one of {', '.join(STAGES)}")
-        spec = _spec(config)
+        cfg = load_config(config)
+        spec = report_spec(cfg)
+        weights = weights_of(cfg, spec.statuses)
         chosen = new_seed() if seed is None else seed
         with _open(ledger, spec) as book:
             path, drawn = run_sample(book, out, stage, SampleSpec(
-                chosen, townships, villages, households, weighted), spec.statuses[3])
+                chosen, townships, villages, households, weighted, weights), unmask)
     except CardcheckError as error:
         _fail(error)
         return
     towns = drawn.get_column("township").n_unique()
-    typer.echo(f"seed {chosen}: {drawn.height} households in {towns} townships; wrote {path}")
+    places = drawn.select("township", "village").n_unique()
+    risky = int((drawn.get_column("findings") > 0).sum())
+    claimed = int((drawn.get_column("claimed") > 0).sum())
+    how = "按风险加权" if weighted else "等概率"
+    typer.echo(f"随机种子 {chosen}（{how}）：抽取 {towns} 个乡镇 {places} 个村 {drawn.height} 户，"
+               f"其中台账有问题 {risky} 户（标为已整改或不属实 {claimed} 户）")
+    typer.echo(f"走访名单：{path}")
 
 
 def register(app: typer.Typer) -> None:

@@ -42,7 +42,9 @@ STATE_COLS = {
 }
 LEDGER_COLS = {**FINDING_COLS, **STATE_COLS}
 HOUSEHOLD_COLS = {"household_id": pl.String, "township": pl.String, "village": pl.String,
-                  "name": pl.String, "persons": pl.Int64}
+                  "name": pl.String, "persons": pl.Int64,
+                  # for the visit list (added later: a ledger from before gets them empty)
+                  "address": pl.String, "phone": pl.String, "cards": pl.String}
 SQL_TYPES = {pl.String: "TEXT", pl.Int32: "INTEGER", pl.Int64: "INTEGER", pl.Boolean: "INTEGER"}
 UPDATABLE = [c for c in FINDING_COLS if c != "finding_id"]
 
@@ -133,6 +135,7 @@ class Ledger:
         with self.transaction():
             for stmt in SCHEMA:
                 self.conn.execute(stmt)
+            _add_columns(self.conn, "households", HOUSEHOLD_COLS)
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                               (str(SCHEMA_VERSION),))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('created', ?)", (now_text(),))
@@ -328,6 +331,15 @@ def _incoming(findings: pl.DataFrame, defaults: pl.DataFrame | None) -> pl.DataF
             "measure": pl.String, "deadline": pl.String}
     return df.select([pl.col(k).cast(t) if k in df.columns else pl.lit(None, t).alias(k)
                       for k, t in cols.items()])
+
+
+def _add_columns(c: sqlite3.Connection, table: str, cols: dict[str, Any]) -> None:
+    """Columns added to `table` since a ledger was written: added in place, empty (additive, so
+    the schema version stays and an older cardcheck still reads the ledger)."""
+    have = {r[1] for r in c.execute(f"PRAGMA table_info({table})")}
+    for col, dtype in cols.items():
+        if col not in have:
+            c.execute(f"ALTER TABLE {table} ADD COLUMN {col} {SQL_TYPES[dtype]}")
 
 
 def _insert(c: sqlite3.Connection, table: str, df: pl.DataFrame) -> None:

@@ -35,7 +35,9 @@ from cardcheck.report.files import write_csv
 from cardcheck.report.spec import report_spec
 from cardcheck.report.summary import month_label, yuan_text
 
-HOUSEHOLD_COLUMNS = ("household_id", "relation", "id_number", "township", "village", "name")
+HOUSEHOLD_COLUMNS = ("household_id", "relation", "id_number", "township", "village", "name",
+                     "phone", "card_no")
+CONTACT_COLUMNS = ("card_no", "address", "phone")  # of the accounts, for the visit list
 
 
 def touching(engine: Engine, lf: nw.LazyFrame, findings: pl.DataFrame,
@@ -89,7 +91,10 @@ def write_large(run: CheckRun, timer: Timer, progress: Any, engine: Engine, sour
                                      ("card_no",))}
         households = None
         if roll.height <= opts.report_rows:
-            households = households_of(engine.collect(roll.lazy.select(list(HOUSEHOLD_COLUMNS))))
+            accounts = source.tables["accounts"].lazy
+            households = households_of(
+                engine.collect(roll.lazy.select(list(HOUSEHOLD_COLUMNS))),
+                engine.collect(accounts.select(list(CONTACT_COLUMNS))))
         with Ledger(ledger_path(opts), spec.statuses) as ledger:
             record = record_findings(run, spec, near, households, ledger)
         failpoint("ledger")

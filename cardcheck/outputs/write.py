@@ -18,6 +18,7 @@ from cardcheck import __version__
 from cardcheck.faults import failpoint
 from cardcheck.ingest.checks import digest_read, sha256
 from cardcheck.ledger.excel import ledger_findings
+from cardcheck.ledger.sampling import frame_of
 from cardcheck.ledger.store import Ledger, RunRecord
 from cardcheck.model import rejects_csv
 from cardcheck.outputs.staging import Staging, private_umask, staged
@@ -32,18 +33,11 @@ from cardcheck.report.terminal import SummaryInput, render
 from cardcheck.rules import catalogue
 
 
-def households_of(roll: pl.DataFrame | None) -> pl.DataFrame | None:
-    """The roll's households (for the ledger's sampling frame): township, village, head, size;
-    in household_id order (the order the ledger stores them in)."""
-    if roll is None:
-        return None
-    return roll.select("household_id", "relation", "id_number", "township", "village",
-                       "name").filter(pl.col("household_id").is_not_null()).sort(
-        "household_id", pl.col("relation") != "户主", "id_number", nulls_last=True
-    ).group_by("household_id", maintain_order=True).agg(
-        pl.col("township").drop_nulls().first(), pl.col("village").drop_nulls().first(),
-        pl.col("name").drop_nulls().first(),
-        pl.col("id_number").drop_nulls().n_unique().cast(pl.Int64).alias("persons"))
+def households_of(roll: pl.DataFrame | None, accounts: pl.DataFrame | None = None
+                  ) -> pl.DataFrame | None:
+    """The roll's households (the ledger's sampling frame): township, village, head, size, and
+    for the visit list phone, address (the accounts') and cards; in household_id order."""
+    return frame_of(roll, accounts)
 
 
 def record_findings(run: CheckRun, spec: ReportSpec, near: Mapping[str, pl.DataFrame],
@@ -100,7 +94,8 @@ def write_run(run: CheckRun, timer: Timer, progress: Progress, staging: Staging,
         progress.step("recording the findings in the ledger")
         path = ledger_path(opts)
         with Ledger(path, spec.statuses) as ledger:
-            record = record_findings(run, spec, frames, households_of(frames.get("roll")), ledger)
+            record = record_findings(run, spec, frames, households_of(
+                frames.get("roll"), frames.get("accounts")), ledger)
             state = ledger.state(findings.get_column("finding_id").to_list())
             ledger_state = ledger_findings(ledger, spec)
         failpoint("ledger")
