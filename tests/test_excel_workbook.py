@@ -298,3 +298,16 @@ def test_a_wide_table_prints_in_readable_parts(tmp_path: Path) -> None:
     bounds = [*parts, len(widths)]
     for i, (a, b) in enumerate(pairwise(bounds)):
         assert sum(w + 0.7 for w in widths[a:b]) + (2 * 8.7 if i else 0) <= PART_CHARS
+
+
+def test_the_workbook_page_shows_real_pictures_and_valid_settings(tmp_path: Path) -> None:
+    root = Path(__file__).parent.parent
+    page = (root / "docs" / "workbook.md").read_text(encoding="utf-8")
+    pictures = re.findall(r"!\[[^\]]*\]\((img/[^)]+\.png)\)", page)
+    assert len(pictures) >= 3 and "docs/workbook.md" in (root / "README.md").read_text()
+    for picture in pictures:
+        assert (root / "docs" / picture).read_bytes().startswith(b"\x89PNG")
+    assert sum((root / "docs" / p).stat().st_size for p in pictures) < 400_000
+    for block in re.findall(r"^```yaml\n(.*?)^```", page, flags=re.DOTALL | re.MULTILINE):
+        (tmp_path / "设置.yaml").write_text(block, encoding="utf-8")
+        report_spec(load_config(tmp_path / "设置.yaml"))
