@@ -2,7 +2,8 @@
 # Render a cardcheck workbook to PDF and PNG pages with LibreOffice, to look at what prints.
 #   benchmarks/render_workbook.sh [WORKBOOK.xlsx] [OUTDIR]
 # Without a workbook, writes the small example run's workbook first (cardcheck.example).
-# Needs: apt-get install -y libreoffice-calc poppler-utils fonts-noto-cjk
+# Needs: apt-get install -y libreoffice-calc poppler-utils fonts-noto-cjk fonts-crosextra-carlito
+# (Carlito has Calibri's widths, the workbook's default font: without it columns print wider)
 set -euo pipefail
 out="${2:-/tmp/cardcheck_render}"
 mkdir -p "$out"

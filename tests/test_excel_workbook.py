@@ -10,6 +10,7 @@ import re
 import stat
 import tempfile
 import zipfile
+from itertools import pairwise
 from pathlib import Path
 
 import fastexcel
@@ -35,10 +36,14 @@ def workbook(tmp_path: Path, **options: object) -> Path:
     return run.outputs["workbook"]
 
 
-def sheet(path: Path, name: str, header_row: int | None = 2) -> pl.DataFrame:
+def sheet(path: Path, name: str, header_row: int | None = 2, key: str | None = None
+          ) -> pl.DataFrame:
+    """A sheet read below its header (title, 填报单位 and subtitle above it); with `key`, only
+    the rows that have it (not the 合计 row nor the signature line under the table)."""
     reader = fastexcel.read_excel(str(path))
-    return reader.load_sheet(name, header_row=header_row, dtypes="string",
-                             skip_rows=0 if header_row is None else None).to_polars()
+    df = reader.load_sheet(name, header_row=header_row, dtypes="string",
+                           skip_rows=0 if header_row is None else None).to_polars()
+    return df.filter(pl.col(key).is_not_null()) if key else df
 
 
 def test_every_sheet_present(tmp_path: Path) -> None:
@@ -60,16 +65,22 @@ def cards_csv(path: str | Path) -> list[dict[str, str]]:
 def test_table2_lists_cards_with_findings_and_the_csv_every_card(tmp_path: Path) -> None:
     path = workbook(tmp_path)
     head = sheet(path, "表2", header_row=None).to_series(0).to_list()
+    assert head[1].startswith("填报单位（盖章）：　")  # no name in the example: to fill in
     assert head[2] == ("本次共核查 5 张卡，本表只列出发现问题的 4 张卡；每张卡的核对情况见工作簿"
                        "同一文件夹中的 表2_全部卡片.csv")
-    t2 = sheet(path, "表2", header_row=3)
+    full = sheet(path, "表2", header_row=3)
+    t2 = full.filter(pl.col("卡号").is_not_null())
     assert t2["卡号"].to_list() == ["6217****0001", "6228****0003", "6217****0005",
                                    "6228****0004"]
-    with zipfile.ZipFile(path) as z:  # the header, one row lower, is frozen and filtered
+    assert t2["序号"].to_list() == ["1", "2", "3", "4"]
+    total = full.filter(pl.col("乡镇（街道）") == "合计").row(0, named=True)
+    assert float(total["发放金额(元)"]) == sum(float(v) for v in t2["发放金额(元)"])
+    with zipfile.ZipFile(path) as z:  # the header, two rows lower, is frozen and filtered
         xml = z.read("xl/worksheets/sheet3.xml").decode()
         names = z.read("xl/workbook.xml").decode()
-    assert '<pane ySplit="4" topLeftCell="A5"' in xml and '<autoFilter ref="A4:M8"/>' in xml
-    assert "表2!$1:$4</definedName>" in names  # title, subtitle, note, header on every page
+    # the 合计 row (8) is left out of the filter, so that sorting never moves it
+    assert '<pane ySplit="4" topLeftCell="A5"' in xml and '<autoFilter ref="A4:N8"/>' in xml
+    assert "表2!$1:$4</definedName>" in names  # title … note, header on every page
     csv_path = Path(run_outputs(path)["cards"])
     assert csv_path == path.parent / "表2_全部卡片.csv"
     assert csv_path.read_bytes().startswith("\ufeff".encode())  # Excel reads it as UTF-8
@@ -80,7 +91,7 @@ def test_table2_lists_cards_with_findings_and_the_csv_every_card(tmp_path: Path)
                                         "6217****0005", "6228****0004"]
     # 王五's card has no finding: in the CSV, not in the sheet
     assert rows[1] == {
-        "乡镇（街道）": "柳林镇", "村（社区）": "西村", "卡号": "6217****0002", "开户网点": "柳林支行",
+        "序号": "2", "乡镇（街道）": "柳林镇", "村（社区）": "西村", "卡号": "6217****0002", "开户网点": "柳林支行",
         "持卡人": "王五", "持卡人身份证号": "141125********0011", "享受对象": "王五", "对象人数": "1",
         "救助项目": "农村低保", "发放月数": "3", "发放金额(元)": "1350.00", "摘要规范情况": "规范",
         "发现问题": ""}
@@ -90,27 +101,36 @@ def test_table2_lists_cards_with_findings_and_the_csv_every_card(tmp_path: Path)
     shown = t2.row(0, named=True)
     assert float(shown.pop("发放金额(元)")) == 1800.0
     assert shown == {k: v for k, v in first.items() if k != "发放金额(元)"}
+    third = t2.row(2, named=True)  # the sheet numbers its own rows
+    assert third["序号"] == "3" and third["卡号"] == rows[3]["卡号"] and rows[3]["序号"] == "4"
 
 
 def test_summary_totals_equal_findings(tmp_path: Path) -> None:
     df = sheet(workbook(tmp_path), "汇总", header_row=None)
     rows = [[c for c in r] for r in df.iter_rows()]
     totals = [r for r in rows if r[0] == "合计"]
-    by_rule, by_town = totals[0], totals[1]
-    assert by_rule[4] == "7" and float(by_rule[7]) == 9100.0
-    assert by_town[1] == "7" and float(by_town[4]) == 9100.0
+    by_rule, by_town, progress = totals[0], totals[1], totals[2]
+    assert by_rule[4:6] == ["7", "7"] and float(by_rule[8]) == 9100.0
+    assert by_town[1:3] == ["7", "7"] and float(by_town[5]) == 9100.0
+    assert progress[1:6] == ["7", "0", "0", "7", "0"]  # found, 已整改, 整改中, 未整改, 不属实
     c04 = next(r for r in rows if r[0] == "C04")
-    assert c04[1:8] == ["代管代取", "代管代取", "已运行", "2", "2", "0", "3600"]
-    scope = {r[0]: r[1] for r in rows[4:16]}
-    assert scope["发现问题数"] == "7" and scope["核查户数"] == "5" and scope["发放笔数"] == "15"
+    assert c04[1:9] == ["代管代取", "代管代取", "已运行", "2", "2", "2", "0", "3600"]
+    scope = {r[0]: r[1] for r in rows[4:17]}
+    assert scope["发现问题数（按案计）"] == "7" and scope["明细条数（表4行数）"] == "7"
+    assert scope["核查户数"] == "5" and scope["发放笔数"] == "15" and scope["核查卡数"] == "5"
+    assert rows[1][0].startswith("填报单位（盖章）：") and rows[1][-1] == "单位：元、户、人"
+    assert any(str(r[0]).startswith("负责人：") and "填报日期：" in str(r[0]) for r in rows)
 
 
 def test_table4_one_row_per_finding(tmp_path: Path) -> None:
-    t4 = sheet(workbook(tmp_path), "表4")
-    assert t4.columns[:4] == ["序号", "县", "乡镇", "村"] and t4.columns[-1] == "问题编号"
+    full = sheet(workbook(tmp_path), "表4")
+    t4 = full.filter(pl.col("问题编号").is_not_null())
+    assert t4.columns[:4] == ["问题编号", "序号", "县", "乡镇"] and t4.columns[-1] == "备注"
     assert sorted(t4["问题编号"].to_list()) == sorted(example_findings()["finding_id"].to_list())
     assert t4["序号"].to_list() == [str(i) for i in range(1, 8)]
     assert sum(float(v) for v in t4["涉及金额(元)"].to_list()) == 9100.0
+    total = full.filter(pl.col("乡镇") == "合计").row(0, named=True)
+    assert float(total["涉及金额(元)"]) == 9100.0 and float(total["追回金额(元)"]) == 0
     assert set(t4["整改状态"]) == {"未整改"}
     row = t4.filter(pl.col("问题编号") == "eb813c72cacd").row(0, named=True)
     assert row["身份证号"] == "141125********0025" and row["账号"] == "6228****0003"
@@ -120,15 +140,15 @@ def test_table4_one_row_per_finding(tmp_path: Path) -> None:
 
 def test_ids_are_text_and_intact_with_unmask(tmp_path: Path) -> None:
     path = workbook(tmp_path, unmask=True)
-    t4 = sheet(path, "表4")
+    t4 = sheet(path, "表4", key="问题编号")
     assert set(t4["身份证号"].drop_nulls()) == {IDS["d"], IDS["f"]}
     assert CARDS["C"] in t4["账号"].to_list()
-    t2 = sheet(path, "表2", header_row=3)  # cards with a finding; 王五's card (c) has none
+    t2 = sheet(path, "表2", header_row=3, key="卡号")  # 王五's card (c) has no finding
     assert set(t2["持卡人身份证号"]) == {IDS["a"], IDS["e"], IDS["f"]}
     assert {r["持卡人身份证号"] for r in cards_csv(run_outputs(path)["cards"])} == {
         IDS["a"], IDS["c"], IDS["e"], IDS["f"]}
     xml = zipfile.ZipFile(path).read("xl/worksheets/sheet5.xml").decode()
-    assert re.search(rf"<c r=\"I\d+\"[^>]*t=\"inlineStr\"><is><t>{IDS['d']}</t>", xml)
+    assert re.search(rf"<c r=\"J\d+\"[^>]*t=\"inlineStr\"><is><t>{IDS['d']}</t>", xml)
 
 
 def test_no_formula_from_input(tmp_path: Path) -> None:
@@ -157,10 +177,12 @@ def test_long_sheet_continues_with_note(tmp_path: Path) -> None:
     spec = report_spec(run.config)
     inp = BookInput(run.result.findings, run.inputs.frames, run.result.runs, run.inputs.counts,
                     spec, "自查自纠")
-    path = build_and_write(tmp_path / "small.xlsx", inp, max_rows=6)  # 3 head + 3 data rows
+    # 3 head rows, 3 data rows, the 合计 row, a blank one and the signature line
+    path = build_and_write(tmp_path / "small.xlsx", inp, max_rows=9)
     names = fastexcel.read_excel(str(path)).sheet_names
     assert [n for n in names if n.startswith("表4")] == ["表4", "表4（续2）", "表4（续3）"]
-    ids = pl.concat([sheet(path, n) for n in ("表4", "表4（续2）", "表4（续3）")])["问题编号"]
+    ids = pl.concat([sheet(path, n, key="问题编号")
+                     for n in ("表4", "表4（续2）", "表4（续3）")])["问题编号"]
     assert sorted(ids.to_list()) == sorted(run.result.findings["finding_id"].to_list())
     notes = sheet(path, "汇总", header_row=None).to_series(0).to_list()
     assert "表4 共 7 行，超过单表行数上限，续表：表4（续2）、表4（续3）" in notes
@@ -230,3 +252,62 @@ def test_cards_csv_follows_a_renamed_table2(tmp_path: Path) -> None:
     assert path == tmp_path / "核对表_卡__全部卡片.csv"
     write_cards_csv(T.table2(example_frames(config), example_findings()), spec.sheets["t2"], path)
     assert cards_csv(path)[0] == {"卡号": "6217****0001", "金额": "1800.00", "金额(2)": "张三"}
+
+
+def test_table4_locks_all_but_what_a_township_fills_in(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = workbook(tmp_path)
+    ws = openpyxl.load_workbook(path)["表4"]
+    assert ws.protection.sheet and not ws.protection.password  # no password to lift it
+    assert ws.protection.autoFilter is False  # (False: filtering stays allowed)
+    header = [c.value for c in ws[3]]
+    assert header[0] == "问题编号"
+    fill = {"责任单位", "整改措施", "整改时限", "整改状态", "追回金额(元)", "备注"}
+    rows = range(4, 11)  # the 7 findings
+    for col, name in enumerate(header, start=1):
+        cells = [ws.cell(r, col) for r in rows]
+        if name in fill:
+            assert all(not c.protection.locked and c.fill.fgColor.rgb.endswith("FFF2CC")
+                       for c in cells), name
+        else:
+            assert all(c.protection.locked for c in cells), name
+    total = [c.value for c in ws[11]]
+    assert "合计" in total and all(ws.cell(11, col).protection.locked for col in range(1, 22))
+    (rule,) = [dv for dv in ws.data_validations.dataValidation if dv.type == "list"]
+    status = header.index("整改状态") + 1
+    letter = openpyxl.utils.get_column_letter(status)
+    assert str(rule.sqref) == f"{letter}4:{letter}10"
+    assert rule.formula1 == '"未整改,整改中,已整改,不属实"'
+
+
+def test_a_wide_table_prints_in_readable_parts(tmp_path: Path) -> None:
+    import openpyxl
+
+    from cardcheck.report.excel import PART_CHARS, print_parts
+
+    wb = openpyxl.load_workbook(workbook(tmp_path))
+    t1, t4 = wb["表1"], wb["表4"]
+    assert t1.sheet_properties.pageSetUpPr.fitToPage and t1.page_setup.fitToHeight == 0
+    assert not t4.sheet_properties.pageSetUpPr.fitToPage  # 表4 is printed in parts …
+    breaks = [b.id for b in t4.col_breaks.brk]
+    assert len(breaks) >= 1 and 60 <= t4.page_setup.scale <= 100  # … at a readable scale
+    assert t4.print_title_cols == "$A:$B"  # 问题编号 and 序号 on every part
+    widths = [8.0] * 40
+    parts = print_parts(widths, keys=2)
+    bounds = [*parts, len(widths)]
+    for i, (a, b) in enumerate(pairwise(bounds)):
+        assert sum(w + 0.7 for w in widths[a:b]) + (2 * 8.7 if i else 0) <= PART_CHARS
+
+
+def test_the_workbook_page_shows_real_pictures_and_valid_settings(tmp_path: Path) -> None:
+    root = Path(__file__).parent.parent
+    page = (root / "docs" / "workbook.md").read_text(encoding="utf-8")
+    pictures = re.findall(r"!\[[^\]]*\]\((img/[^)]+\.png)\)", page)
+    assert len(pictures) >= 3 and "docs/workbook.md" in (root / "README.md").read_text()
+    for picture in pictures:
+        assert (root / "docs" / picture).read_bytes().startswith(b"\x89PNG")
+    assert sum((root / "docs" / p).stat().st_size for p in pictures) < 400_000
+    for block in re.findall(r"^```yaml\n(.*?)^```", page, flags=re.DOTALL | re.MULTILINE):
+        (tmp_path / "设置.yaml").write_text(block, encoding="utf-8")
+        report_spec(load_config(tmp_path / "设置.yaml"))

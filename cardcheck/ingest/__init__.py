@@ -20,7 +20,7 @@ import polars as pl
 from cardcheck.config import Config, TableSpec
 from cardcheck.errors import InputError
 from cardcheck.ingest.checks import text_bytes
-from cardcheck.ingest.counts import FileCounts
+from cardcheck.ingest.counts import FileCounts, issuer_of
 from cardcheck.ingest.header import Mapping, find_header, scorer
 from cardcheck.ingest.layout import layout_grid, layout_verdicts
 from cardcheck.ingest.read import EXTRA, Grid, Table, open_grid
@@ -115,6 +115,7 @@ def load_file(path: Path, kind: str, config: Config) -> Loaded:
         ignored_sheets=ignored,
         ignored_headers=list(dict.fromkeys(h for _, m in chosen for h in m.ignored)),
         dropped=dropped,
+        issuer=issuer_of(chosen[0][0].head[:first.header_index]),
     )
     return Loaded(ok, rej.select(list(REJECTS)).cast(REJECTS), counts,  # type: ignore[arg-type]
                   [(t.sheet, m) for t, m in chosen])

@@ -8,6 +8,7 @@ workbook lists the cards with a finding; every card's row is in 表2_全部卡�
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,11 +20,22 @@ import polars as pl
 
 from cardcheck.report import summary as S
 from cardcheck.report import tables as T
-from cardcheck.report.excel import MAX_ROWS, Writer, columns_of, sheet_values, write_row
+from cardcheck.report.excel import (
+    MAX_ROWS,
+    Writer,
+    columns_of,
+    lines_of,
+    sheet_values,
+    write_row,
+)
 from cardcheck.report.files import write_csv
 from cardcheck.report.spec import ReportSpec, SheetSpec
 
 CARDS_CSV_SUFFIX = "_全部卡片.csv"
+FUNDS_NOTE = ("问题数按案计（一人多卡按人、一户多卡按户、代管代取等按卡，见 report.case_units），"
+              "明细条数为表4行数；资金项目数的合计为全县不重复的资金项目数，不是各乡镇之和")
+T5_NOTE = ("发现问题数和整改状态按案计（一案有多条明细时，取整改进度最慢的一条的状态）；销户或变更账户数、"
+           "移交问题线索数、处理人数和完善制度数只统计台账中填报的数，未填报时为空")
 
 
 @dataclass
@@ -79,10 +91,28 @@ def write_cards_csv(cards: pl.DataFrame, sheet: SheetSpec, path: Path) -> Path:
     return write_csv(data, path, float_precision=2, include_bom=True)
 
 
+def issuer_of(counts: list[Any]) -> str:
+    """The 填报单位 the roll's title lines name (柳林县民政局), '' when none does."""
+    return next((c.issuer for c in counts if getattr(c, "kind", "") == "roll"
+                 and getattr(c, "issuer", "")), "")
+
+
+def resolved_spec(spec: ReportSpec, info: dict[str, Any], counts: list[Any]) -> ReportSpec:
+    """`spec` with the county's name (config, its regions, or the roll's 填报单位) and the
+    tables' 填报单位 (config, the roll's 填报单位, or the county's name + 民政局) filled in."""
+    issuer = issuer_of(counts)
+    county = S.county_name(info, spec.county, spec.regions, issuer)
+    named = county != S.region_label(info)  # a name, not the bare region code
+    reporter = spec.furniture.reporter or issuer or (f"{county}民政局" if named else "")
+    return dataclasses.replace(spec, county=county if named else spec.county,
+                               furniture=dataclasses.replace(spec.furniture, reporter=reporter))
+
+
 def build_and_write(path: Path, inp: BookInput, max_rows: int = MAX_ROWS) -> Path:
     """Write the workbook at `path` and 表2_全部卡片.csv beside it (cards_csv_path)."""
-    spec = inp.spec
     info = inp.info or S.scope(inp.frames)
+    spec = resolved_spec(inp.spec, info, inp.counts)
+    inp = dataclasses.replace(inp, spec=spec, findings=T.locate(inp.findings, inp.frames))
     sub = (f"地区：{S.region_label(info, spec.county)}　期间：{S.period_label(info)}　"
            f"阶段：{inp.stage}　制表时间：{inp.created:%Y-%m-%d %H:%M}"
            + ("" if inp.unmask else "　身份证号、卡号已脱敏"))
@@ -94,26 +124,30 @@ def build_and_write(path: Path, inp: BookInput, max_rows: int = MAX_ROWS) -> Pat
     elif "category" not in ledger.columns:
         ledger = ledger.with_columns(pl.col("rule").replace_strict(
             spec.categories, default=pl.col("rule_name"), return_dtype=pl.String).alias("category"))
-    w = Writer(path, max_rows=max_rows, rows=inp.findings.height)
+    ledger = T.locate(ledger, inp.frames)
+    w = Writer(path, max_rows=max_rows, rows=inp.findings.height, furniture=spec.furniture,
+               date=f"{inp.created:%Y年%m月%d日}")
     summary_ws = w.sheet(spec.sheets["summary"].name)
     sheets = spec.sheets
     paid_by_card = T.card_payments(inp.frames)
-    w.table(sheets["t1"], T.table1(inp.frames, enriched, spec, paid_by_card), sub)
+    w.table(sheets["t1"], T.table1(inp.frames, enriched, spec, paid_by_card), sub,
+            note=FUNDS_NOTE)
     cards = T.table2(inp.frames, inp.findings, inp.unmask, paid_by_card)
     csv_path = write_cards_csv(cards, sheets["t2"], cards_csv_path(path, spec))
-    with_problems = cards.filter(pl.col("problems") != "")
-    w.table(sheets["t2"], with_problems, sub, note=cards_note(cards.height, with_problems.height,
-                                                              csv_path.name))
+    with_problems = T.numbered(cards.filter(pl.col("problems") != ""))
+    w.table(sheets["t2"], T.with_total(with_problems, "township", ["paid"]), sub,
+            note=cards_note(cards.height, with_problems.height, csv_path.name))
     w.table(sheets["t3"], T.table3(enriched, spec, inp.unmask), sub, spec.statuses)
     w.table(sheets["t4"], T.table4(enriched, inp.unmask), sub, spec.statuses)
-    w.table(sheets["t5"], T.table5(ledger, spec), sub)
-    rules = S.by_rule(inp.findings, inp.runs)
+    w.table(sheets["t5"], T.table5(ledger, spec), sub, note=T5_NOTE)
+    rules = S.by_rule(inp.findings, inp.runs, spec.case_units)
     per_rule = T.rule_sheets(inp.findings, inp.unmask)
     for row in rules.filter(pl.col("count") > 0).iter_rows(named=True):
         title = sheets["rule"].title.format(code=row["rule"], name=row["name"])
         w.table(sheets["rule"], per_rule[row["rule"]], sub,
                 name=rule_sheet_name(row["rule"], row["name"]), title=title)
-    write_summary(w, summary_ws, sheets["summary"], inp, info, rules, sub)
+    write_summary(w, summary_ws, sheets["summary"], inp, info, rules, sub,
+                  T.progress(ledger, spec))
     w.close()
     return path
 
@@ -123,30 +157,39 @@ def _block(w: Writer, ws: Any, row: int, label: str, headers: list[str],
     """A labelled small table on the summary sheet; returns the next free row."""
 
     ws.write_string(row, 0, label, w.f["label"])
+    lines = 1
     for c, h in enumerate(headers):
         ws.write_string(row + 1, c, h, w.f["head"])
+        lines = max(lines, lines_of(h, SUMMARY_WIDTHS[c] if c < len(SUMMARY_WIDTHS) else 8))
+    ws.set_row(row + 1, 13.5 * lines + 4)
     for r, values in enumerate(rows, start=row + 2):
         fmt = w.f_total if values and values[0] == S.TOTAL else w.f
         write_row(ws, r, tuple(values), kinds, fmt)
     return row + 2 + len(rows) + 1
 
 
+SUMMARY_WIDTHS = (20, 22, 20, 10, 12, 14, 10, 14, 14, 30)
+
+
 def write_summary(w: Writer, ws: Any, sheet: SheetSpec, inp: BookInput, info: dict[str, Any],
-                  rules: pl.DataFrame, sub: str) -> None:
+                  rules: pl.DataFrame, sub: str, progress: pl.DataFrame) -> None:
     f = inp.findings
-    ws.merge_range(0, 0, 0, 8, sheet.title, w.f["title"])
+    units = inp.spec.case_units
+    last_col = len(SUMMARY_WIDTHS) - 1
+    ws.merge_range(0, 0, 0, last_col, sheet.title, w.f["title"])
     ws.set_row(0, 24)
-    ws.write_string(1, 0, sub, w.f["sub"])
-    for col, width in enumerate((16, 24, 22, 10, 10, 10, 10, 14, 30)):
+    w.official_line(ws, 1, last_col, sub)
+    for col, width in enumerate(SUMMARY_WIDTHS):
         ws.set_column(col, col, width)
     total = int(f.get_column("amount").fill_null(0).sum()) if f.height else 0
+    cases = int(rules.get_column("cases").sum()) if rules.height else 0
     scope_rows = [
         ["地区", S.region_label(info, inp.spec.county)], ["核查期间", S.period_label(info)],
         ["检查阶段", inp.stage], ["核查户数", info["households"]], ["核查人数", info["persons"]],
         ["核查卡数", info["cards"]], ["资金项目数", info["funds"]],
         ["发放笔数", info["payments"]], ["发放金额(元)", info["paid"] / 100],
-        ["发现问题数", f.height], ["涉及金额(元)", total / 100],
-        ["不属实已排除", inp.suppressed],
+        ["发现问题数（按案计）", cases], ["明细条数（表4行数）", f.height],
+        ["涉及金额(元)", total / 100], ["不属实已排除", inp.suppressed],
     ]
     row = 3
     ws.write_string(row, 0, "核查范围", w.f["label"])
@@ -157,7 +200,8 @@ def write_summary(w: Writer, ws: Any, sheet: SheetSpec, inp: BookInput, info: di
         else:
             ws.write_number(r, 1, v, w.f["money" if k.endswith("(元)") else "int"])
     row += len(scope_rows) + 2
-    files = [[c.file, T.TABLE_NAMES.get(c.kind, c.kind), c.format, c.encoding or "", c.read, c.loaded, c.rejected, c.skipped,
+    files = [[c.file, T.TABLE_NAMES.get(c.kind, c.kind), c.format, c.encoding or "", c.read,
+              c.loaded, c.rejected, c.skipped,
               "、".join(f"{k} {v}" for k, v in (c.skipped_reasons or {}).items())]
              for c in inp.counts]
     row = _block(w, ws, row, "输入文件", ["文件", "类型", "格式", "编码", "读取行", "载入",
@@ -165,21 +209,30 @@ def write_summary(w: Writer, ws: Any, sheet: SheetSpec, inp: BookInput, info: di
                  ["text"] * 4 + ["int"] * 4 + ["text"])
     cat = {r: inp.spec.category(r, n) for r, n in zip(rules["rule"], rules["name"])}
     rule_rows = [[r["rule"], r["name"], cat[r["rule"]], {"ran": "已运行", "skipped": "未运行",
-                  "disabled": "已停用"}.get(r["status"], r["status"]), r["count"],
+                  "disabled": "已停用"}.get(r["status"], r["status"]), r["cases"], r["count"],
                   r["households"], r["persons"], r["amount"] / 100, r["reason"]]
                  for r in rules.iter_rows(named=True)]
-    rule_rows.append([S.TOTAL, "", "", "", f.height, None, None, total / 100, ""])
+    rule_rows.append([S.TOTAL, "", "", "", cases, f.height, None, None, total / 100, ""])
     rule_top = row + 2
-    row = _block(w, ws, row, "按规则", ["规则", "名称", "问题类型", "状态", "问题数", "涉及户数",
-                                     "涉及人数", "涉及金额(元)", "说明"], rule_rows,
-                 ["text"] * 4 + ["int"] * 3 + ["money", "text"])
-    towns = S.by_township(f)
-    town_rows = [[t["township"], t["count"], t["households"], t["persons"], t["amount"] / 100]
-                 for t in towns.iter_rows(named=True)]
-    town_rows.append([S.TOTAL, f.height, None, None, total / 100])
+    row = _block(w, ws, row, "按规则", ["规则", "名称", "问题类型", "状态", "问题数（按案）",
+                                     "明细条数", "涉及户数", "涉及人数", "涉及金额(元)", "说明"],
+                 rule_rows, ["text"] * 4 + ["int"] * 4 + ["money", "text"])
+    towns = S.by_township(f, units)
+    town_rows = [[t["township"], t["cases"], t["count"], t["households"], t["persons"],
+                  t["amount"] / 100] for t in towns.iter_rows(named=True)]
+    town_rows.append([S.TOTAL, cases, f.height, None, None, total / 100])
     town_top = row + 2
-    row = _block(w, ws, row, "按乡镇", ["乡镇", "问题数", "涉及户数", "涉及人数", "涉及金额(元)"],
-                 town_rows, ["text", "int", "int", "int", "money"])
+    row = _block(w, ws, row, "按乡镇", ["乡镇", "问题数（按案）", "明细条数", "涉及户数",
+                                     "涉及人数", "涉及金额(元)"],
+                 town_rows, ["text", "int", "int", "int", "int", "money"])
+    new, doing, done, unfounded = inp.spec.statuses
+    steps = [[p["township"], p["found"], p["rectified"], p["in_progress"], p["open"],
+              p["unfounded"], p["rate"], p["due"] / 100, p["recovered"] / 100]
+             for p in progress.iter_rows(named=True)]
+    progress_top = row + 2
+    row = _block(w, ws, row, f"整改进度（台账中的全部问题，按案计；{inp.stage}）",
+                 ["乡镇", "发现问题数", done, doing, new, unfounded, "整改率", "应追回金额(元)",
+                  "追回金额(元)"], steps, ["text"] + ["int"] * 5 + ["pct", "money", "money"])
     notes = list(w.notes)
     if inp.suppressed:
         notes.append(f"{inp.suppressed} 个问题此前已核实为不属实且证据未变，本表不再列出")
@@ -188,26 +241,42 @@ def write_summary(w: Writer, ws: Any, sheet: SheetSpec, inp: BookInput, info: di
         for i, note in enumerate(notes, start=row + 1):
             ws.write_string(i, 0, note, w.f["note"])
         row += len(notes) + 2
+    if w.signature_line():
+        ws.write_string(row, 0, w.signature_line(), w.f["plain"])
+        row += 2
     ws.set_h_pagebreaks([row])
     name = sheet.name
-    _chart(w, ws, name, "问题数（按规则）", rule_top, rule_top + len(rule_rows) - 2, 0, 4,
-           (row, 0))
-    _chart(w, ws, name, "问题数（按乡镇）", town_top, town_top + len(town_rows) - 2, 0, 1,
-           (row, 4))
+    _chart(w, ws, name, "问题数（按规则，按案计）", rule_top, rule_top + len(rule_rows) - 2, 0,
+           [(4, "")], (row, 0))
+    _chart(w, ws, name, "问题数（按乡镇，按案计）", town_top, town_top + len(town_rows) - 2, 0,
+           [(1, "")], (row, 5))
+    _chart(w, ws, name, "整改进度（按乡镇）", progress_top, progress_top + len(steps) - 2, 0,
+           [(2, "#70AD47"), (3, "#FFC000"), (4, "#C00000")], (row + 17, 0), stacked=True,
+           names_row=progress_top - 1)
     ws.repeat_rows(0, 1)
 
 
 def _chart(w: Writer, ws: Any, sheet: str, title: str, first: int, last: int, cat_col: int,
-           val_col: int, where: tuple[int, int]) -> None:
+           series: list[tuple[int, str]], where: tuple[int, int], stacked: bool = False,
+           names_row: int | None = None) -> None:
+    """A column chart of rows first..last: one series per (value column, colour); stacked
+    with a legend when the series are parts of one whole (names from `names_row`)."""
     if last < first:
         return
-    chart = w.wb.add_chart({"type": "column"})
-    chart.add_series({"name": title, "categories": [sheet, first, cat_col, last, cat_col],
-                      "values": [sheet, first, val_col, last, val_col],
-                      "data_labels": {"value": True}})
+    chart = w.wb.add_chart({"type": "column", **({"subtype": "stacked"} if stacked else {})})
+    for col, colour in series:
+        chart.add_series({
+            **({"name": [sheet, names_row, col]} if names_row is not None else {"name": title}),
+            "categories": [sheet, first, cat_col, last, cat_col],
+            "values": [sheet, first, col, last, col],
+            **({} if stacked else {"data_labels": {"value": True}}),
+            **({"fill": {"color": colour}} if colour else {})})
     chart.set_title({"name": title, "name_font": {"name": "宋体", "size": 11}})
-    chart.set_legend({"none": True})
+    if stacked:
+        chart.set_legend({"position": "top", "font": {"name": "宋体", "size": 9}})
+    else:
+        chart.set_legend({"none": True})
     chart.set_y_axis({"min": 0, "num_format": "0", "major_gridlines": {"visible": True}})
     chart.set_x_axis({"num_font": {"name": "宋体", "size": 9}})
-    chart.set_size({"width": 520, "height": 300})
+    chart.set_size({"width": 620 if stacked else 520, "height": 320 if stacked else 300})
     ws.insert_chart(where[0], where[1], chart)

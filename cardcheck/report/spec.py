@@ -14,8 +14,8 @@ from cardcheck.errors import ConfigError
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "t1": ("township", "households", "persons", "cards", "funds", "payments", "paid",
-           "categories", "problems", "amount"),
-    "t2": ("township", "village", "card_no", "branch", "holder_name", "holder_id",
+           "categories", "problems", "rows", "amount"),
+    "t2": ("seq", "township", "village", "card_no", "branch", "holder_name", "holder_id",
            "beneficiaries", "persons", "funds", "months", "paid", "memo", "problems"),
     "t3": ("seq", "township", "village", "object", "name", "categories", "problems", "amount",
            "period", "owner", "deadline", "status"),
@@ -23,15 +23,21 @@ FIELDS: dict[str, tuple[str, ...]] = {
            "id_number", "card_no", "persons", "amount", "stage", "basis", "owner", "measure",
            "deadline", "status", "recovered", "note", "finding_id", "rule", "severity",
            "household_id", "hub", "first_month", "last_month", "months"),
-    "t5": ("township", "category", "found", "rectified", "in_progress", "open", "unfounded",
-           "rate", "recovered", "accounts", "leads", "gone"),
-    "rule": ("finding_id", "township", "village", "household_id", "name", "id_number",
+    "t5": ("seq", "township", "category", "found", "rows", "rectified", "in_progress", "open",
+           "unfounded", "rate", "due", "recovered", "accounts", "leads", "disciplined",
+           "organised", "judicial", "systems", "gone"),
+    "rule": ("seq", "finding_id", "township", "village", "household_id", "name", "id_number",
              "card_no", "fund", "hub", "first_month", "last_month", "months", "amount",
              "evidence", "severity"),
 }
 REQUIRED = {"t4": ("finding_id", "status")}  # the round trip of 表4 needs these
 DEFAULT_STATUSES = ("未整改", "整改中", "已整改", "不属实")
 BAD_SHEET_CHARS = set("[]:*?/\\")
+# what one case (一个问题) of a rule is, for 表1 and 表5: findings of a rule with the same key
+# are one case (C01's two cards of one person are one 一人多卡)
+CASE_UNITS = ("person", "household", "card", "finding")
+# the signature line under every table: (label, key of report.furniture)
+SIGNERS = (("负责人", "head"), ("审核人", "reviewer"), ("填报人", "filler"), ("联系电话", "phone"))
 
 
 @dataclass(frozen=True)
@@ -39,9 +45,20 @@ class SheetSpec:
     name: str
     title: str
     columns: tuple[tuple[str, str], ...] = ()
+    fill: tuple[str, ...] = ()  # fields a township fills in (coloured, unlocked; the rest locked)
 
     def header(self, field_name: str) -> str:
         return dict(self.columns).get(field_name, field_name)
+
+
+@dataclass(frozen=True)
+class Furniture:
+    """The lines of an official table around its data: 填报单位（盖章） and 单位 above it, the
+    signers and 填报日期 below it. Empty texts are lines to fill in by hand."""
+
+    unit: str = "单位：元、户、人"
+    reporter: str = ""  # 填报单位; empty: the roll's 填报单位 line, else the county + 民政局
+    signers: tuple[tuple[str, str], ...] = tuple((label, "") for label, _ in SIGNERS)
 
 
 @dataclass(frozen=True)
@@ -53,12 +70,17 @@ class ReportSpec:
     owners: dict[str, str]
     owner_fallback: str
     measures: dict[str, str]
-    account_words: tuple[str, ...]
-    lead_words: tuple[str, ...]
     sheets: dict[str, SheetSpec] = field(default_factory=dict)
+    regions: dict[str, str] = field(default_factory=dict)  # region code -> name (柳林县)
+    case_units: dict[str, str] = field(default_factory=dict)  # rule code -> CASE_UNITS
+    recoverable: tuple[str, ...] = ()  # rules whose 涉及金额 is money to recover (表5 应追回)
+    furniture: Furniture = field(default_factory=Furniture)
 
     def category(self, code: str, name: str) -> str:
         return self.categories.get(code, name or code)
+
+    def case_unit(self, code: str) -> str:
+        return self.case_units.get(code, "finding")
 
     @property
     def open_status(self) -> str:
@@ -103,6 +125,10 @@ def _sheet(key: str, raw: Any) -> SheetSpec:
         raise _err(f"sheets.{key}.name", "a sheet name of at most 28 characters without []:*?/\\",
                    name)
     title = _text(raw, "title", "", f"sheets.{key}.title")
+    fill = raw.get("fill") or []
+    if not isinstance(fill, list) or not all(f in FIELDS.get(key, ()) for f in fill):
+        raise _err(f"sheets.{key}.fill", f"a list of fields among {list(FIELDS.get(key, ()))}",
+                   fill)
     columns: list[tuple[str, str]] = []
     known = FIELDS.get(key, ())
     for i, col in enumerate(raw.get("columns") or []):
@@ -118,7 +144,30 @@ def _sheet(key: str, raw: Any) -> SheetSpec:
         if need not in dict(columns):
             raise _err(f"sheets.{key}.columns", f"a column for {need!r} (the 表4 round trip needs it)",
                        [c[0] for c in columns])
-    return SheetSpec(name, title, tuple(columns))
+    return SheetSpec(name, title, tuple(columns), tuple(fill))
+
+
+def _furniture(raw: Any) -> Furniture:
+    if raw is None:
+        return Furniture()
+    if not isinstance(raw, dict):
+        raise _err("furniture", "a mapping (unit, reporter, head, reviewer, filler, phone)", raw)
+    for key, value in raw.items():
+        if key not in {"unit", "reporter", *(k for _, k in SIGNERS)}:
+            raise _err(f"furniture.{key}", "one of unit, reporter, head, reviewer, filler, phone",
+                       key)
+        if not isinstance(value, str):
+            raise _err(f"furniture.{key}", "a text", value)
+    return Furniture(unit=raw.get("unit", Furniture.unit), reporter=raw.get("reporter", ""),
+                     signers=tuple((label, raw.get(key, "")) for label, key in SIGNERS))
+
+
+def _units(raw: dict[str, Any]) -> dict[str, str]:
+    units = _mapping(raw, "case_units")
+    for code, unit in units.items():
+        if unit not in CASE_UNITS:
+            raise _err(f"case_units.{code}", f"one of {list(CASE_UNITS)}", unit)
+    return units
 
 
 def report_spec(config: Config) -> ReportSpec:
@@ -152,7 +201,9 @@ def report_spec(config: Config) -> ReportSpec:
         owners=_mapping(raw, "owners"),
         owner_fallback=_text(raw, "owner_fallback", "县民政局", "owner_fallback"),
         measures=_mapping(raw, "measures"),
-        account_words=_texts(raw, "account_words", ("销户", "注销", "变更")),
-        lead_words=_texts(raw, "lead_words", ("移交",)),
         sheets=sheets,
+        regions={str(k): v for k, v in _mapping(raw, "regions").items()},
+        case_units=_units(raw),
+        recoverable=_texts(raw, "recoverable", ()) if raw.get("recoverable") else (),
+        furniture=_furniture(raw.get("furniture")),
     )

@@ -6,13 +6,17 @@ fen, turned into 元 only where it is shown.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
-NO_TOWNSHIP = "（未填乡镇）"
+NO_TOWNSHIP = "（未填乡镇）"  # on the roll, but the roll names no township
+OUTSIDE_ROLL = "（名册外）"  # paid to a card, person or household the roll does not have
 TOTAL = "合计"
+CASE_KEYS = {"person": "id_number", "household": "household_id", "card": "card_no",
+             "finding": "finding_id"}
 
 
 def yuan_text(fen: int | None) -> str:
@@ -40,10 +44,28 @@ def _involved() -> list[pl.Expr]:
     ]
 
 
-def by_rule(findings: pl.DataFrame, runs: list[Any]) -> pl.DataFrame:
+def case_key(units: Mapping[str, str]) -> pl.Expr:
+    """The case a finding belongs to: its rule and the key of the rule's unit (person: the ID
+    number, household, card; finding: the finding itself). Findings of one rule with one key
+    are one case; a finding without the key is a case of its own."""
+    key: pl.Expr = pl.col("finding_id")
+    for unit, col in CASE_KEYS.items():
+        codes = [code for code, u in units.items() if u == unit]
+        if codes and unit != "finding":
+            key = pl.when(pl.col("rule").is_in(codes)).then(pl.col(col)).otherwise(key)
+    return pl.concat_str([pl.col("rule"), pl.lit("|"), pl.coalesce(key, pl.col("finding_id"))]
+                         ).alias("case")
+
+
+def by_rule(findings: pl.DataFrame, runs: list[Any],
+            units: Mapping[str, str] | None = None) -> pl.DataFrame:
     """One row per rule of the run: code, name, status, reason, count, households, persons,
-    amount (fen). Rules that ran with no finding show zeros; skipped ones their reason."""
-    got = findings.group_by("rule").agg(_involved())
+    amount (fen); with `units` (report.case_units) also cases. Rules that ran with no finding
+    show zeros; skipped ones their reason."""
+    involved = _involved()
+    if units is not None:
+        involved.append(case_key(units).n_unique().alias("cases"))
+    got = findings.group_by("rule").agg(involved)
     rules = pl.DataFrame(
         {
             "rule": [r.code for r in runs],
@@ -57,15 +79,19 @@ def by_rule(findings: pl.DataFrame, runs: list[Any]) -> pl.DataFrame:
         pl.lit("").alias("name"), pl.lit("ran").alias("status"), pl.lit("").alias("reason")
     )
     out = pl.concat([rules, extra]).join(got, on="rule", how="left")
-    return out.with_columns(pl.col(c).fill_null(0) for c in ("count", "households", "persons",
-                                                              "amount")).sort("rule")
+    nums = ["count", "households", "persons", "amount", *(["cases"] if units is not None else [])]
+    return out.with_columns(pl.col(c).fill_null(0) for c in nums).sort("rule")
 
 
-def by_township(findings: pl.DataFrame) -> pl.DataFrame:
-    """Findings per township: count, households, persons, amount (fen); most money first."""
+def by_township(findings: pl.DataFrame, units: Mapping[str, str] | None = None) -> pl.DataFrame:
+    """Findings per township: count, households, persons, amount (fen), with `units` cases
+    too; most money first."""
+    involved = _involved()
+    if units is not None:
+        involved.append(case_key(units).n_unique().alias("cases"))
     return (
         findings.with_columns(township_col())
-        .group_by("township").agg(_involved())
+        .group_by("township").agg(involved)
         .sort(["amount", "count", "township"], descending=[True, True, False])
     )
 
@@ -117,11 +143,15 @@ def scope(frames: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
         row = roll.select(
             pl.col("household_id").drop_nulls().n_unique().alias("households"),
             pl.col("id_number").drop_nulls().n_unique().alias("persons"),
-            pl.col("card_no").drop_nulls().n_unique().alias("cards"),
             pl.col("fund").drop_nulls().n_unique().alias("funds"),
         ).row(0, named=True)
         out.update(row)
         out["regions"] = sorted(roll.get_column("region_code").drop_nulls().unique().to_list())
+    # every card checked: the roll's and those paid though the roll has them not (表2's rows)
+    cards = [t.lazy().select(pl.col("card_no").drop_nulls().unique()) for t in (roll, pays)
+             if t is not None and t.height]
+    if cards:
+        out["cards"] = int(pl.concat(cards).unique().select(pl.len()).collect().item())
     if pays is not None and pays.height:
         row = pays.select(
             pl.len().alias("payments"),
@@ -138,6 +168,27 @@ def period_label(info: dict[str, Any]) -> str:
     if first is None:
         return "未知期间"
     return str(first) if first == last else f"{first}-{last}"
+
+
+def county_of_issuer(issuer: str) -> str:
+    """The county a 填报单位 names: 柳林县民政局 → 柳林县, 吕梁市柳林县民政局 → 柳林县
+    ('' when it names none)."""
+    head = re.split(r"民政|人民政府|政府|社会救助", issuer)[0]
+    units = re.findall(r"[^省市县区旗]+?(?:自治县|自治旗|县|区|市|旗)", head)
+    return units[-1] if units else ""
+
+
+def county_name(info: dict[str, Any], county: str = "", regions: Mapping[str, str] | None = None,
+                issuer: str = "") -> str:
+    """The county's name: the config's `county`, else its `regions` entry for the roll's one
+    region code, else the county the roll's 填报单位 names (柳林县民政局 → 柳林县), else the
+    region label (the code)."""
+    if county:
+        return county
+    codes = info.get("regions") or []
+    if len(codes) == 1 and (regions or {}).get(str(codes[0])):
+        return (regions or {})[str(codes[0])]
+    return county_of_issuer(issuer) or region_label(info)
 
 
 def region_label(info: dict[str, Any], county: str = "") -> str:

@@ -15,10 +15,24 @@ import polars as pl
 
 from cardcheck.model import SCHEMAS
 from cardcheck.report.mask import mask_card, mask_hub, mask_id
+from cardcheck.report.rectify import progress, table5
 from cardcheck.report.spec import ReportSpec
-from cardcheck.report.summary import NO_TOWNSHIP, TOTAL, township_col
+from cardcheck.report.summary import NO_TOWNSHIP, OUTSIDE_ROLL, case_key, township_col
+from cardcheck.report.totals import numbered, with_total
 
-OUTSIDE_ROLL = "（名册外）"
+__all__ = ["enrich", "locate", "progress", "table1", "table2", "table3", "table4", "table5"]
+
+PLACES = ("region_code", "township", "village")
+# what a finding's hub is, in the sheets' words (the value after "kind:" stays as found)
+HUB_KINDS = {"phone": "手机号", "address": "联系地址", "holder": "持卡人", "agent": "代办人",
+             "account": "外部账户", "official": "干部", "region": "外地区划", "memo": "摘要"}
+HUB_VALUES = {"memo:missing": "摘要：为空", "memo:generic": "摘要：只写通用词或人名",
+              "memo:no_fund": "摘要：未写资金名称", "memo:wrong_fund": "摘要：资金名称不符",
+              "memo:no_period": "摘要：未写所属月份", "memo:period": "摘要：月份与发放月份不符",
+              "precision_lost": "身份证号被存成数字", "bad_checksum": "身份证号校验位错误",
+              "bad_birth_date": "身份证号出生日期错误", "bad_format": "身份证号格式错误",
+              "bad_region": "身份证号区划代码错误", "missing": "身份证号缺失",
+              "name_mismatch_bank": "名册与银行户名不一致", "card_damaged": "卡号已损坏"}
 TABLE_NAMES = {"roll": "救助对象名册", "accounts": "银行账户信息", "payments": "代发明细",
                "transactions": "交易流水", "other_roll": "外地名册", "deaths": "死亡人员名单",
                "prisoners": "服刑人员名单", "payroll": "财政供养人员名单",
@@ -41,14 +55,45 @@ def _card_branch(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
         pl.col("holder_id").drop_nulls().first()).collect()
 
 
+def locate(findings: pl.DataFrame, frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """Findings with their place from any source that has it. A finding without a township
+    takes the roll's region, township, village (and household) of its person, else of its
+    household, else of its card (E09 on an accounts row names only the card); one whose
+    person, household and card the roll does not have at all is （名册外） (P01's cards)."""
+    roll = frames.get("roll")
+    if (findings.height == 0 or roll is None or "township" not in findings.columns
+            or not findings.select(pl.col("township").is_null().any()).item()):
+        return findings
+    lost = pl.col("_lost")
+    df = findings.with_row_index("_i").with_columns(pl.col("township").is_null().alias("_lost"))
+    lookups = (("id_number", (*PLACES, "household_id")), ("household_id", PLACES),
+               ("card_no", (*PLACES, "household_id")))
+    for key, cols in lookups:
+        wanted = df.filter(lost).select(pl.col(key).drop_nulls().unique())
+        first = (roll.join(wanted, on=key, how="semi").group_by(key, maintain_order=True).agg(
+            *[pl.col(c).drop_nulls().first().alias(f"_{key}:{c}") for c in cols],
+            pl.lit(True).alias(f"_{key}:hit")))
+        df = df.join(first, on=key, how="left")
+    on_roll = pl.any_horizontal([pl.col(f"_{k}:hit").fill_null(False) for k, _ in lookups])
+    filled = [pl.when(lost).then(pl.coalesce(c, *[f"_{k}:{c}" for k, cols in lookups
+                                                  if c in cols])).otherwise(pl.col(c)).alias(c)
+              for c in (*PLACES, "household_id")]
+    df = df.with_columns(filled).with_columns(
+        pl.when(lost & ~on_roll).then(pl.lit(OUTSIDE_ROLL)).otherwise(pl.col("township"))
+        .alias("township"))
+    return df.sort("_i").select(findings.columns)
+
+
 def _template(template: str, fallback: str) -> pl.Expr:
-    """'{township}民政办' as a concat expression; a missing field gives the fallback."""
+    """'{township}民政办' as a concat expression; a missing field (or a bucket such as
+    （名册外）) gives the fallback."""
     parts = [p for p in re.split(r"(\{[a-z_]+\})", template) if p]
     exprs = [pl.col(p[1:-1]) if p.startswith("{") else pl.lit(p) for p in parts]
     fields = [p[1:-1] for p in parts if p.startswith("{")]
     out = pl.concat_str(exprs) if exprs else pl.lit(fallback)
     if fields:
         out = pl.when(pl.all_horizontal([pl.col(f).is_not_null() & (pl.col(f) != "")
+                                         & ~pl.col(f).str.starts_with("（")
                                          for f in fields])).then(out).otherwise(pl.lit(fallback))
     return out
 
@@ -72,7 +117,8 @@ def enrich(findings: pl.DataFrame, frames: Mapping[str, pl.DataFrame], spec: Rep
     accounts = frames.get("accounts", _empty("accounts")).join(cards, on="card_no", how="semi")
     df = findings.join(_card_branch({"accounts": accounts}).select("card_no", "branch"),
                        on="card_no", how="left")
-    county = pl.lit(spec.county) if spec.county else pl.col("region_code").fill_null("")
+    county = pl.lit(spec.county) if spec.county else pl.col("region_code").replace_strict(
+        spec.regions, default=pl.col("region_code"), return_dtype=pl.String).fill_null("")
     df = df.with_columns(
         pl.col("rule").replace_strict(spec.categories, default=pl.col("rule_name"),
                                       return_dtype=pl.String).alias("category"),
@@ -119,9 +165,28 @@ def _mask_fields(df: pl.DataFrame, unmask: bool, ids: tuple[str, ...] = ("id_num
         return df
     exprs = [mask_id(pl.col(c)).alias(c) for c in ids if c in df.columns]
     exprs += [mask_card(pl.col(c)).alias(c) for c in cards if c in df.columns]
-    if "hub" in df.columns:
-        exprs.append(mask_hub(pl.col("hub")).alias("hub"))
+    if "hub" in df.columns:  # another region's code names no one: not masked
+        exprs.append(pl.when(pl.col("hub").str.starts_with("region:")).then(pl.col("hub"))
+                     .otherwise(mask_hub(pl.col("hub"))).alias("hub"))
     return df.with_columns(exprs) if exprs else df
+
+
+def hub_words(expr: pl.Expr) -> pl.Expr:
+    """A hub as the sheets show it: phone:137****8019 → 手机号：137****8019, memo:generic →
+    摘要：只写通用词或人名, precision_lost → 身份证号被存成数字."""
+    kind = expr.str.extract(r"^([a-z_]+):", 1)
+    label = kind.replace_strict(HUB_KINDS, default=kind, return_dtype=pl.String)
+    return (pl.when(expr.is_in(list(HUB_VALUES)))
+            .then(expr.replace_strict(HUB_VALUES, default=expr, return_dtype=pl.String))
+            .when(kind.is_not_null())
+            .then(label + pl.lit("：") + expr.str.replace(r"^[a-z_]+:", ""))
+            .otherwise(expr))
+
+
+def _shown(df: pl.DataFrame, unmask: bool) -> pl.DataFrame:
+    """The sheets' text of IDs, cards (masked unless `unmask`) and hubs (in words)."""
+    df = _mask_fields(df, unmask)
+    return df.with_columns(hub_words(pl.col("hub")).alias("hub")) if "hub" in df.columns else df
 
 
 def _ym_text(col: str) -> pl.Expr:
@@ -131,13 +196,15 @@ def _ym_text(col: str) -> pl.Expr:
 
 
 def table4(enriched: pl.DataFrame, unmask: bool = False) -> pl.DataFrame:
-    """表4: one row per finding, 序号 from 1, ordered by township, village, rule."""
-    df = enriched.sort(["township", "village", "rule", "household_id", "finding_id"],
-                       nulls_last=True)
+    """表4: one row per finding, 序号 from 1, ordered by township, village, rule; a 合计 row
+    (money involved and recovered) under them."""
+    df = enriched.with_columns(township_col()).sort(
+        [pl.col("township").is_in([OUTSIDE_ROLL, NO_TOWNSHIP]), "township", "village", "rule",
+         "household_id", "finding_id"], nulls_last=True)
     df = df.with_columns(pl.int_range(1, df.height + 1).alias("seq"),
                          _ym_text("first_month").alias("first_month"),
                          _ym_text("last_month").alias("last_month"))
-    return _mask_fields(df, unmask)
+    return with_total(_shown(df, unmask), "township", ["amount", "recovered"])
 
 
 def rule_sheet(findings: pl.DataFrame, code: str, unmask: bool = False) -> pl.DataFrame:
@@ -150,8 +217,9 @@ def _rule_rows(findings: pl.DataFrame, unmask: bool) -> pl.DataFrame:
                        descending=[False, False, False, False, True], nulls_last=True,
                        maintain_order=True)
     df = df.with_columns(_ym_text("first_month").alias("first_month"),
-                         _ym_text("last_month").alias("last_month"))
-    return _mask_fields(df, unmask)
+                         _ym_text("last_month").alias("last_month"),
+                         pl.int_range(1, pl.len() + 1).over("rule").alias("seq"))
+    return _shown(df, unmask)
 
 
 def rule_sheets(findings: pl.DataFrame, unmask: bool = False) -> dict[str, pl.DataFrame]:
@@ -171,15 +239,6 @@ def category_columns(spec: ReportSpec, findings: pl.DataFrame) -> list[str]:
     return cats
 
 
-def _with_total(df: pl.DataFrame, label_col: str, sums: list[str]) -> pl.DataFrame:
-    total = df.select([pl.lit(TOTAL).alias(label_col)] +
-                      [pl.col(c).sum() for c in sums])
-    for col in df.columns:
-        if col not in total.columns:
-            total = total.with_columns(pl.lit(None).cast(df.schema[col]).alias(col))
-    return pl.concat([df, total.select(df.columns).cast(df.schema)])
-
-
 def card_payments(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     """Payments per card (one row for the payments without a card too): payments, paid (fen),
     months paid, and the payments whose memo does not conform (names no fund or no month, or
@@ -193,36 +252,53 @@ def card_payments(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
     ).collect()
 
 
+def _first_township(roll: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Each `key` (household, person, card) of the roll in one township: its first row's."""
+    return roll.filter(pl.col(key).is_not_null()).group_by(key, maintain_order=True).agg(
+        pl.col("township").first())
+
+
 def table1(frames: Mapping[str, pl.DataFrame], enriched: pl.DataFrame,
            spec: ReportSpec, paid_by_card: pl.DataFrame | None = None) -> pl.DataFrame:
-    """表1 per township: households, persons, cards, funds, payments, money checked; problems per
-    category (columns 'cat:<category>'), problems in all and money involved; a 合计 row.
-    `paid_by_card` is card_payments(frames), when the caller has it."""
-    roll = frames.get("roll", _empty("roll"))
+    """表1 per township: households, persons, cards, funds, payments, money checked; problems
+    per category (columns 'cat:<category>') and in all, counted in cases (report.case_units:
+    C01's two cards of one person are one 一人多卡), the findings (表4's rows) beside them, and
+    the money involved; a 合计 row. Each household, person and card counts in one township
+    (its first roll row's), so the column adds up to the county's total; a card paid but on no
+    roll row is （名册外）, as are its findings (`enriched` went through locate()). 资金项目数's
+    合计 is the county's distinct funds, not the townships' sum. `paid_by_card` is
+    card_payments(frames), when the caller has it."""
+    roll = frames.get("roll", _empty("roll")).with_columns(township_col())
     by_card = card_payments(frames) if paid_by_card is None else paid_by_card
-    base = roll.with_columns(township_col()).group_by("township").agg(
-        pl.col("household_id").drop_nulls().n_unique().alias("households"),
-        pl.col("id_number").drop_nulls().n_unique().alias("persons"),
-        pl.col("card_no").drop_nulls().n_unique().alias("cards"),
-        pl.col("fund").drop_nulls().n_unique().alias("funds"))
-    card_town = roll.filter(pl.col("card_no").is_not_null()).group_by("card_no").agg(
-        pl.col("township").fill_null(NO_TOWNSHIP).first())
-    paid = (by_card.join(card_town, on="card_no", how="left")
-            .with_columns(pl.col("township").fill_null(OUTSIDE_ROLL))
-            .group_by("township").agg(pl.col("payments").sum(), pl.col("paid").sum()))
+
+    def per_township(key: str, name: str) -> pl.DataFrame:
+        return _first_township(roll, key).group_by("township").agg(pl.len().alias(name))
+
+    card_town = _first_township(roll, "card_no")
+    paid = by_card.join(card_town, on="card_no", how="left").with_columns(
+        pl.col("township").fill_null(OUTSIDE_ROLL))
+    off_roll = paid.filter(pl.col("card_no").is_not_null() & (pl.col("township") == OUTSIDE_ROLL))
+    cards = pl.concat([card_town, off_roll.select("card_no", "township")]).group_by(
+        "township").agg(pl.len().alias("cards"))
+    parts = [per_township("household_id", "households"), per_township("id_number", "persons"),
+             cards, roll.group_by("township").agg(
+                 pl.col("fund").drop_nulls().n_unique().alias("funds")),
+             paid.group_by("township").agg(pl.col("payments").sum(), pl.col("paid").sum())]
     cats = category_columns(spec, enriched)
-    found = enriched.with_columns(township_col())
-    per_cat = [(pl.col("category") == c).sum().alias(f"cat:{c}") for c in cats]
-    probs = found.group_by("township").agg(
-        *per_cat, pl.len().alias("problems"), pl.col("amount").fill_null(0).sum().alias("amount"))
-    towns = pl.concat([base.select("township"), paid.select("township"),
-                       probs.select("township")]).unique()
-    out = (towns.join(base, on="township", how="left").join(paid, on="township", how="left")
-           .join(probs, on="township", how="left"))
+    found = enriched.with_columns(township_col(), case_key(spec.case_units))
+    per_cat = [pl.col("case").filter(pl.col("category") == c).n_unique().alias(f"cat:{c}")
+               for c in cats]
+    parts.append(found.group_by("township").agg(
+        *per_cat, pl.col("case").n_unique().alias("problems"), pl.len().alias("rows"),
+        pl.col("amount").fill_null(0).sum().alias("amount")))
+    out = pl.concat([p.select("township") for p in parts]).unique()
+    for part in parts:
+        out = out.join(part, on="township", how="left")
     nums = [c for c in out.columns if c != "township"]
     out = out.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in nums)
     out = out.sort(pl.col("township").is_in([OUTSIDE_ROLL, NO_TOWNSHIP]), "township")
-    return _with_total(out, "township", nums)
+    funds = roll.select(pl.col("fund").drop_nulls().n_unique()).item()
+    return with_total(out, "township", [c for c in nums if c != "funds"], {"funds": funds})
 
 
 def table2(frames: Mapping[str, pl.DataFrame], findings: pl.DataFrame,
@@ -262,8 +338,9 @@ def table2(frames: Mapping[str, pl.DataFrame], findings: pl.DataFrame,
         pl.col("township").fill_null(OUTSIDE_ROLL), pl.col("persons").fill_null(0),
         pl.col("months").fill_null(0), pl.col("paid").fill_null(0),
         pl.col("memo").fill_null("无发放"), pl.col("problems").fill_null(""),
-    ).sort(["township", "village", "card_no"], nulls_last=True)
-    return _mask_fields(out, unmask, ids=("holder_id",))
+    ).sort([pl.col("township") == OUTSIDE_ROLL, "township", "village", "card_no"],
+           nulls_last=True)
+    return numbered(_mask_fields(out, unmask, ids=("holder_id",)))
 
 
 def table3(enriched: pl.DataFrame, spec: ReportSpec, unmask: bool = False) -> pl.DataFrame:
@@ -302,35 +379,7 @@ def table3(enriched: pl.DataFrame, spec: ReportSpec, unmask: bool = False) -> pl
             .when(pl.col("_kind") == "c").then(mask_card(pl.col("object")))
             .when(pl.col("_kind") == "x").then(mask_hub(pl.col("object")))
             .otherwise(pl.col("object")).alias("object"))
-    out = out.sort(["township", "village", "object"], nulls_last=True)
-    return out.with_columns(pl.int_range(1, out.height + 1).alias("seq")).drop("_kind", "_rank")
-
-
-def table5(state: pl.DataFrame, spec: ReportSpec) -> pl.DataFrame:
-    """表5 township × problem category from the ledger's state (every problem the campaign has
-    recorded): found, per status, rectification rate (rectified / (found − unfounded)), money
-    recovered (fen), accounts closed or changed, leads handed over, problems gone from the data."""
-    new, doing, done, unfounded = spec.statuses
-    acc = "|".join(re.escape(w) for w in spec.account_words)
-    lead = "|".join(re.escape(w) for w in spec.lead_words)
-    measure = pl.col("measure").fill_null("")
-    df = state.with_columns(township_col())
-    counts = [
-        pl.len().alias("found"), (pl.col("status") == done).sum().alias("rectified"),
-        (pl.col("status") == doing).sum().alias("in_progress"),
-        (pl.col("status") == new).sum().alias("open"),
-        (pl.col("status") == unfounded).sum().alias("unfounded"),
-        pl.col("recovered").fill_null(0).sum().alias("recovered"),
-        ((pl.col("status") == done) & measure.str.contains(acc)).sum().alias("accounts"),
-        measure.str.contains(lead).sum().alias("leads"),
-        (~pl.col("present").fill_null(True)).sum().alias("gone"),
-    ]
-    out = df.group_by("township", "category").agg(counts).sort("township", "category")
-    nums = ["found", "rectified", "in_progress", "open", "unfounded", "recovered", "accounts",
-            "leads", "gone"]
-    out = out.with_columns(pl.col(c).cast(pl.Int64) for c in nums)
-    out = _with_total(out.with_columns(pl.lit(None, pl.Float64).alias("rate")), "township", nums)
-    base = pl.col("found") - pl.col("unfounded")
-    return out.with_columns(
-        pl.when(base > 0).then(pl.col("rectified") / base).otherwise(None).alias("rate"),
-        pl.col("category").fill_null(""))
+    out = out.sort([pl.col("township").is_in([OUTSIDE_ROLL, NO_TOWNSHIP]), "township",
+                    "village", "object"], nulls_last=True)
+    out = numbered(out).drop("_kind", "_rank")
+    return with_total(out, "township", ["problems", "amount"])
