@@ -52,6 +52,7 @@ def check(
     stage: str = typer.Option("自查自纠", "--stage", metavar="STAGE", help="Campaign stage of this run: " + ", ".join(STAGES) + "."),
     ledger: Path | None = typer.Option(None, "--ledger", metavar="FILE", help="SQLite ledger of findings across runs (default OUT/cardcheck.db)."),
     no_excel: bool = typer.Option(False, "--no-excel", help="Skip the Excel workbook."),
+    findings_xlsx: bool = typer.Option(False, "--findings-xlsx", help="Also write findings.xlsx: findings.csv for Excel (Chinese headers, amounts in 元, every digit of ID and card numbers kept; full numbers, like findings.csv)."),
     unmask: bool = typer.Option(False, "--unmask", help="Show full ID and card numbers on screen and in the workbook."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
     profile: bool = typer.Option(False, "--profile", help="Print the time and memory of every stage."),
@@ -70,7 +71,7 @@ def check(
         transactions=list(transactions or []),
         refs=list(ref or []), other_rolls=list(other_roll or []), config=config, out=out_path,
         rules=rules, engine=engine, spark_master=spark_master, spark_conf=list(spark_conf or []),
-        stage=stage, ledger=ledger, excel=not no_excel, unmask=unmask, quiet=quiet,
+        stage=stage, ledger=ledger, excel=not no_excel, findings_xlsx=findings_xlsx, unmask=unmask, quiet=quiet,
         profile=profile, fail_on=fail_on, canonical=canonical, out_url=out_url, parquet=parquet,
         report_rows=report_rows,
     )

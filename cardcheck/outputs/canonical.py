@@ -22,6 +22,7 @@ from cardcheck.canonical import Source
 from cardcheck.engines import Engine
 from cardcheck.faults import failpoint
 from cardcheck.ledger.store import Ledger, RunRecord
+from cardcheck.outputs.findings import write_findings
 from cardcheck.outputs.staging import Staging
 from cardcheck.outputs.write import (
     Show,
@@ -31,7 +32,6 @@ from cardcheck.outputs.write import (
     write_manifest,
 )
 from cardcheck.pipeline.options import CheckRun, Timer, ledger_path
-from cardcheck.report.files import write_csv
 from cardcheck.report.spec import report_spec
 from cardcheck.report.summary import month_label, yuan_text
 
@@ -81,9 +81,6 @@ def write_large(run: CheckRun, timer: Timer, progress: Any, engine: Engine, sour
     spec = report_spec(run.config)
     findings = run.result.findings
     with timer.stage("outputs"):
-        progress.step("writing findings.csv")
-        run.outputs["findings"] = staging.final(write_csv(findings, staging.path("findings.csv")))
-        failpoint("findings")
         progress.step("recording the findings in the ledger")
         roll = source.tables["roll"]
         near = {"roll": touching(engine, roll.lazy, findings, ("household_id", "card_no")),
@@ -97,7 +94,13 @@ def write_large(run: CheckRun, timer: Timer, progress: Any, engine: Engine, sour
                 engine.collect(accounts.select(list(CONTACT_COLUMNS))))
         with Ledger(ledger_path(opts), spec.statuses) as ledger:
             record = record_findings(run, spec, near, households, ledger)
+            state = ledger.state(findings.get_column("finding_id").to_list())
         failpoint("ledger")
+        progress.step("writing findings.csv")
+        for key, written in write_findings(findings, state, spec, staging.folder,
+                                           opts.findings_xlsx).items():
+            run.outputs[key] = staging.final(written)
+        failpoint("findings")
         info = scope(source, engine) if not opts.quiet else {}
     run.stages = timer.stages
     run.outputs["manifest"] = staging.final(staging.path("manifest.json"))

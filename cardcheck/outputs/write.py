@@ -21,6 +21,7 @@ from cardcheck.ledger.excel import ledger_findings
 from cardcheck.ledger.sampling import frame_of
 from cardcheck.ledger.store import Ledger, RunRecord
 from cardcheck.model import rejects_csv
+from cardcheck.outputs.findings import write_findings
 from cardcheck.outputs.staging import Staging, private_umask, staged
 from cardcheck.pipeline.options import CheckRun, Timer, ledger_path, resolve_paths
 from cardcheck.progress import Progress
@@ -86,11 +87,6 @@ def write_run(run: CheckRun, timer: Timer, progress: Progress, staging: Staging,
     findings = run.result.findings
     frames = run.inputs.frames
     with timer.stage("outputs"):
-        progress.step("writing findings.csv and rejects.csv")
-        run.outputs["findings"] = staging.final(write_csv(findings, staging.path("findings.csv")))
-        run.outputs["rejects"] = staging.final(
-            write_csv(rejects_csv(run.inputs.rejects), staging.path("rejects.csv")))
-        failpoint("findings")
         progress.step("recording the findings in the ledger")
         path = ledger_path(opts)
         with Ledger(path, spec.statuses) as ledger:
@@ -99,6 +95,13 @@ def write_run(run: CheckRun, timer: Timer, progress: Progress, staging: Staging,
             state = ledger.state(findings.get_column("finding_id").to_list())
             ledger_state = ledger_findings(ledger, spec)
         failpoint("ledger")
+        progress.step("writing findings.csv and rejects.csv")
+        for key, written in write_findings(findings, state, spec, staging.folder,
+                                           opts.findings_xlsx).items():
+            run.outputs[key] = staging.final(written)
+        run.outputs["rejects"] = staging.final(
+            write_csv(rejects_csv(run.inputs.rejects), staging.path("rejects.csv")))
+        failpoint("findings")
         reported = findings.filter(~pl.col("finding_id").is_in(record.suppressed))
         info = S.scope(frames)
         if opts.excel:

@@ -44,6 +44,7 @@ class CheckOptions:
     stage: str = "自查自纠"
     ledger: Path | None = None
     excel: bool = True
+    findings_xlsx: bool = False  # findings.xlsx beside findings.csv (Chinese headers, 元)
     unmask: bool = False
     quiet: bool = False
     profile: bool = False

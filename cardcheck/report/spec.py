@@ -29,6 +29,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "rule": ("seq", "finding_id", "township", "village", "household_id", "name", "id_number",
              "card_no", "fund", "hub", "first_month", "last_month", "months", "amount",
              "evidence", "severity"),
+    # findings.xlsx (--findings-xlsx): findings.csv for Excel, every finding of the run
+    "findings": ("finding_id", "rule", "rule_name", "severity", "region_code", "township",
+                 "village", "household_id", "id_number", "name", "card_no", "fund", "hub",
+                 "first_month", "last_month", "months", "amount", "evidence", "status"),
 }
 REQUIRED = {"t4": ("finding_id", "status")}  # the round trip of 表4 needs these
 DEFAULT_STATUSES = ("未整改", "整改中", "已整改", "不属实")
