@@ -15,12 +15,17 @@ def test_bench_script_runs(tmp_path: Path) -> None:
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     table = bench.bench(households=300, runs=1, engines=["polars"], keep=tmp_path)
-    for row in ("floor (polars read)", "DuckDB SQL baseline (core rules)", "check polars (full)",
-                "check polars (core rules, no Excel)", "| read+normalise |", "| rule C01 |",
-                "| rule E01 |", "| outputs |"):
+    for row in ("floor (polars read)", "DuckDB SQL (23 rules)", "check polars (full)",
+                "| read+normalise |", "| rule C01 |", "| rule E01 |", "| outputs |"):
         assert row in table, row
     assert re.search(r"\| 代发明细 \| [\d,]+ \|", table)
+    # the ratio to the 23-rule script and both peaks, and what each side found
+    assert re.search(r"polars: full check [\d.]+ s = [\d.]+× the DuckDB script of the 23 rules "
+                     r"\([\d.]+ s\), .*peak \d+ MB \(DuckDB script \d+ MB\)", table)
+    assert re.search(r"findings written \(last run\): DuckDB SQL [\d,]+, check polars [\d,]+",
+                     table)
     assert (tmp_path / "out_polars_0" / "findings.csv").stat().st_size > 0
+    assert (tmp_path / "duckdb_findings_0.csv").stat().st_size > 0
 
 
 def test_rule_profile_script_runs_and_reuses_its_cache(tmp_path: Path) -> None:
