@@ -457,12 +457,16 @@ def _dates(raw: Any, tables: dict[str, TableSpec], label: str) -> DateSettings:
 
 
 def defaults_folder() -> Any:
-    """configs/ as installed (package cardcheck.configs), or beside the package in a checkout
-    (tests run from the repository import the source tree, where the mapping does not exist)."""
+    """configs/ beside the package in a checkout (the source tree this module was imported from,
+    so a second checkout or worktree reads its own configs, not those an editable install points
+    at), else as installed (package cardcheck.configs)."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "configs" / "columns.yaml").is_file():
+        return root / "configs"
     try:
         return resources.files("cardcheck.configs")
     except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "configs"
+        return root / "configs"
 
 
 def load_config(user_file: str | Path | None = None) -> Config:
