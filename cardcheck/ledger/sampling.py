@@ -19,6 +19,7 @@ import polars as pl
 
 from cardcheck.errors import CardcheckError
 from cardcheck.ledger.store import Ledger
+from cardcheck.masking import masked
 from cardcheck.report.excel import Writer
 from cardcheck.report.spec import SheetSpec
 from cardcheck.report.summary import NO_TOWNSHIP
@@ -109,6 +110,6 @@ def run_sample(ledger: Ledger, out: Path, stage: str, spec: SampleSpec,
            f"每村户数：{spec.households}　{'按风险加权' if spec.weighted else '等概率'}　"
            f"抽样时间：{datetime.now():%Y-%m-%d %H:%M}")
     w = Writer(path)
-    w.table(SHEET, sample, sub)
+    w.table(SHEET, masked(sample), sub)  # long digit runs in names and places
     w.close()
     return path, sample

@@ -2,7 +2,8 @@
 
 Each builder returns a frame whose columns are the *fields* of configs/tables.yaml
 (report.sheets.tN.columns); the writer maps fields to headers and formats by field. Money stays
-fen here; IDs and cards are masked at the end unless `unmask`.
+fen here; IDs, cards and long digit runs in text are masked at the end unless `unmask`
+(cardcheck/masking.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from cardcheck.masking import mask_card, mask_hub, mask_id, masked
 from cardcheck.model import SCHEMAS
-from cardcheck.report.mask import mask_card, mask_hub, mask_id
 from cardcheck.report.spec import ReportSpec
 from cardcheck.report.summary import NO_TOWNSHIP, TOTAL, township_col
 
@@ -113,17 +114,6 @@ def enrich(findings: pl.DataFrame, frames: Mapping[str, pl.DataFrame], spec: Rep
     ).drop("owner_default", "measure_default", "stage_found")
 
 
-def _mask_fields(df: pl.DataFrame, unmask: bool, ids: tuple[str, ...] = ("id_number",),
-                 cards: tuple[str, ...] = ("card_no",)) -> pl.DataFrame:
-    if unmask:
-        return df
-    exprs = [mask_id(pl.col(c)).alias(c) for c in ids if c in df.columns]
-    exprs += [mask_card(pl.col(c)).alias(c) for c in cards if c in df.columns]
-    if "hub" in df.columns:
-        exprs.append(mask_hub(pl.col("hub")).alias("hub"))
-    return df.with_columns(exprs) if exprs else df
-
-
 def _ym_text(col: str) -> pl.Expr:
     return pl.when(pl.col(col).is_null()).then(pl.lit("")).otherwise(
         (pl.col(col) // 100).cast(pl.String) + pl.lit("-") +
@@ -137,7 +127,7 @@ def table4(enriched: pl.DataFrame, unmask: bool = False) -> pl.DataFrame:
     df = df.with_columns(pl.int_range(1, df.height + 1).alias("seq"),
                          _ym_text("first_month").alias("first_month"),
                          _ym_text("last_month").alias("last_month"))
-    return _mask_fields(df, unmask)
+    return masked(df, unmask)
 
 
 def rule_sheet(findings: pl.DataFrame, code: str, unmask: bool = False) -> pl.DataFrame:
@@ -151,7 +141,7 @@ def _rule_rows(findings: pl.DataFrame, unmask: bool) -> pl.DataFrame:
                        maintain_order=True)
     df = df.with_columns(_ym_text("first_month").alias("first_month"),
                          _ym_text("last_month").alias("last_month"))
-    return _mask_fields(df, unmask)
+    return masked(df, unmask)
 
 
 def rule_sheets(findings: pl.DataFrame, unmask: bool = False) -> dict[str, pl.DataFrame]:
@@ -263,7 +253,7 @@ def table2(frames: Mapping[str, pl.DataFrame], findings: pl.DataFrame,
         pl.col("months").fill_null(0), pl.col("paid").fill_null(0),
         pl.col("memo").fill_null("无发放"), pl.col("problems").fill_null(""),
     ).sort(["township", "village", "card_no"], nulls_last=True)
-    return _mask_fields(out, unmask, ids=("holder_id",))
+    return masked(out, unmask)
 
 
 def table3(enriched: pl.DataFrame, spec: ReportSpec, unmask: bool = False) -> pl.DataFrame:
@@ -302,6 +292,7 @@ def table3(enriched: pl.DataFrame, spec: ReportSpec, unmask: bool = False) -> pl
             .when(pl.col("_kind") == "c").then(mask_card(pl.col("object")))
             .when(pl.col("_kind") == "x").then(mask_hub(pl.col("object")))
             .otherwise(pl.col("object")).alias("object"))
+    out = masked(out, unmask)  # names and places: their long digit runs
     out = out.sort(["township", "village", "object"], nulls_last=True)
     return out.with_columns(pl.int_range(1, out.height + 1).alias("seq")).drop("_kind", "_rank")
 
