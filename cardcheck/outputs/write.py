@@ -83,7 +83,8 @@ def write_outputs(run: CheckRun, timer: Timer, progress: Progress,
     with timer.stage("outputs"):
         progress.step("writing findings.csv and rejects.csv")
         run.outputs["findings"] = write_csv(findings, out / "findings.csv")
-        run.outputs["rejects"] = write_csv(rejects_csv(run.inputs.rejects), out / "rejects.csv")
+        run.outputs["rejects"] = write_csv(rejects_csv(run.inputs.rejects, opts.unmask),
+                                           out / "rejects.csv")
         progress.step("recording the findings in the ledger")
         path = ledger_path(opts)
         with Ledger(path, spec.statuses) as ledger:
