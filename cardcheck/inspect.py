@@ -9,7 +9,6 @@ kind whose header it fits best.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +19,9 @@ from cardcheck.errors import InputError
 from cardcheck.ingest import MAIN, Loaded, load_file, spec_for
 from cardcheck.ingest.header import find_header, scorer
 from cardcheck.ingest.read import open_grid
+from cardcheck.masking import mask_text_value
 
 SHOWN_REJECTS = 5
-LONG_DIGITS = re.compile(r"\d{12,}[\dXx]?")
 
 
 @dataclass
@@ -66,7 +65,7 @@ def _mask(text: str | None, unmask: bool) -> str:
         return ""
     if unmask:
         return text
-    return LONG_DIGITS.sub(lambda m: m.group(0)[:4] + "****" + m.group(0)[-4:], text)
+    return mask_text_value(text)  # as rejects.csv shows it
 
 
 def render(item: Inspection, unmask: bool = False) -> list[str]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from cardcheck.masking import mask_text
+
 # id_status values (normalize/ids.py); E09 reports all but ok/upgraded15.
 ID_OK = "ok"
 ID_UPGRADED = "upgraded15"  # a valid 15-digit legacy number, upgraded to 18 digits
@@ -147,14 +149,16 @@ REJECTS = {
 
 
 
-def rejects_csv(rejects: pl.DataFrame) -> pl.DataFrame:
+def rejects_csv(rejects: pl.DataFrame, unmask: bool = False) -> pl.DataFrame:
     """rejects.csv's columns: a workbook's line as sheet!row (the cell a user opens), a text
-    file's as its line number."""
+    file's as its line number; the cells quoted with their ID and card numbers masked (every
+    run of 15+ digits, cardcheck/masking.py) unless `unmask`."""
     line = pl.col("line").cast(pl.String)
     if "sheet" in rejects.columns:
         line = pl.when(pl.col("sheet").is_not_null()).then(
             pl.concat_str([pl.col("sheet"), pl.lit("!"), line])).otherwise(line)
-    return rejects.select("file", line.alias("line"), "column", "value", "reason")
+    value = pl.col("value") if unmask else mask_text(pl.col("value"))
+    return rejects.select("file", line.alias("line"), "column", value.alias("value"), "reason")
 
 
 # The findings every rule returns (rules/base.py fills what a rule leaves out with null).

@@ -1,4 +1,6 @@
-"""Progress on long steps: a rich status line on a terminal, nothing when quiet or piped."""
+"""Progress on long steps: a rich status line on a terminal, nothing when quiet or piped. Steps
+and warnings name input files and quote their cells: shown through `terminal_text`, never read
+as markup."""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ from typing import Self
 
 from rich.console import Console
 from rich.status import Status
+from rich.text import Text
+
+from cardcheck.masking import terminal_text
 
 
 class Progress:
@@ -36,12 +41,12 @@ class Progress:
         if not self.enabled:
             return
         if self._status is not None:
-            self._status.update(f"{message} …")
+            self._status.update(Text(f"{terminal_text(message)} …"))
         else:
             elapsed = time.perf_counter() - self._t0
-            print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+            print(f"[{elapsed:6.1f}s] {terminal_text(message)}", file=sys.stderr, flush=True)
 
     def warn(self, text: str) -> None:
         """A warning line on stderr, printed even when quiet (it may change what the user does)."""
-        self.console.print(f"cardcheck: warning: {text}", soft_wrap=True, markup=False,
-                           highlight=False)
+        self.console.print(f"cardcheck: warning: {terminal_text(text, newlines=True)}",
+                           soft_wrap=True, markup=False, highlight=False, emoji=False)

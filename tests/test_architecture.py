@@ -9,9 +9,11 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent.parent / "cardcheck"
 # lowest first: a module may import its own layer and the layers before it
 LAYERS = [
-    ("cardcheck", "cardcheck.errors", "cardcheck.progress", "cardcheck.configs"),
+    # masking: what personal data and hostile text may show, for progress lines too
+    ("cardcheck", "cardcheck.errors", "cardcheck.masking", "cardcheck.progress",
+     "cardcheck.configs"),
     ("cardcheck.config",),
-    ("cardcheck.model", "cardcheck.masking"),
+    ("cardcheck.model",),
     ("cardcheck.normalize",),
     ("cardcheck.ingest",),
     ("cardcheck.rules",),

@@ -268,10 +268,11 @@ def test_unclosed_quote_swallowing_the_file_is_one_rejected_row(tmp_path: Path) 
     payments = PAYMENTS + '6217000000000001,"张三,300,x,2023-04-10\n' + rows
     result = check(tmp_path, payments=payments)
     assert result.exit_code == 0, result.output
-    # Python's reader takes the rest of the file into the open quote (polars refuses it)
+    # Python's reader takes the rest of the file into the open quote (polars refuses it); the
+    # card number in the cell quoted is masked
     assert rejects(tmp_path) == [[
         "payments.csv", "3", "户名；金额；发放日期",
-        "张三,300,x,2023-04-10\\n6217000000000001,张三,0,2023年04月…（共 145910 个字符）",
+        "张三,300,x,2023-04-10\\n6217****0001,张三,0,2023年04月…（共 145910 个字符）",
         "单元格超过 10000 个字符，文件可能已损坏（如引号不配对）；缺少金额；缺少发放日期"]]
     got = counts(tmp_path, "payments")
     assert (got["read"], got["loaded"], got["rejected"]) == (2, 1, 1)
@@ -348,7 +349,7 @@ def test_negative_and_absurd_amounts_are_rejected_or_dropped(tmp_path: Path) -> 
         ["roll.csv", "2", "月保障金额", "'-50", "字段已置空，行已载入：金额为负数"],
         ["roll.csv", "3", "月保障金额", "100001", "字段已置空，行已载入：金额超过 100,000 元，不合常理"],
         ["payments.csv", "4", "金额", "1,000,000.01", "金额超过 1,000,000 元，不合常理"],
-        ["payments.csv", "5", "金额", "99999999999999999", "金额位数过多"],
+        ["payments.csv", "5", "金额", "9999****9999", "金额位数过多"],  # 17 digits: masked
     ]
     # a negative payment is a reversal: it loads, and nets the 300 元 credit of 2023-04-10
     assert [counts(tmp_path, k)["loaded"] for k in ("roll", "payments")] == [2, 2]

@@ -9,12 +9,12 @@ import pytest
 
 from cardcheck.config import load_config
 from cardcheck.engines import DuckDBEngine, Engine
+from cardcheck.masking import mask_phone
 from cardcheck.rules.card.common import (
     attribute,
     card_owners,
     households,
     id_like,
-    mask_phone,
 )
 from cardcheck.rules.cases import frame
 

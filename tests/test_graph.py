@@ -148,7 +148,7 @@ def test_tree_of_a_finding_whose_people_are_gone(county) -> None:
 
 def test_graphml_reads_back(county, tmp_path: Path) -> None:
     path = tmp_path / "county.graphml"
-    counts = export_graphml(county, path, CONFIG)
+    counts = export_graphml(county, path, CONFIG, unmask=True)
     graph = nx.read_graphml(path)
     assert (graph.number_of_nodes(), graph.number_of_edges()) == (counts["nodes"], counts["edges"])
     assert counts == {"nodes": 18, "edges": 27}  # 6 people, 4 households, 4 cards, 2 phones, 1 address, 1 account
@@ -158,3 +158,23 @@ def test_graphml_reads_back(county, tmp_path: Path) -> None:
     assert paid == [{"type": "paid_to", "fund": "农村低保", "amount": 100000, "months": 2,
                      "first_month": 202304, "last_month": 202305}]
     assert graph.is_directed()
+
+
+def test_graphml_is_masked_and_keeps_its_shape(county, tmp_path: Path) -> None:
+    # two cards and two IDs that mask alike stay two nodes each (#2), with their own edges
+    more = dict(county)
+    twin_card, twin_id = "6217999999990001", "110101200001010016"  # masks as C1, A1 do
+    more["accounts"] = pl.concat([county["accounts"], county["accounts"].head(1).with_columns(
+        pl.lit(twin_card).alias("card_no"), pl.lit(twin_id).alias("holder_id"),
+        pl.lit("张三丰").alias("holder_name"), pl.lit("东关村6号 身份证" + D1).alias("address"))])
+    full, masked = tmp_path / "full.graphml", tmp_path / "masked.graphml"
+    assert export_graphml(more, full, CONFIG, unmask=True) == export_graphml(more, masked, CONFIG)
+    g_full, g_masked = nx.read_graphml(full), nx.read_graphml(masked)
+    assert sorted(d for _, d in g_full.degree()) == sorted(d for _, d in g_masked.degree())
+    assert g_masked.nodes["card:6217****0001"]["value"] == "6217****0001"
+    assert g_masked.nodes["card:6217****0001#2"]["value"] == "6217****0001"
+    assert g_masked.nodes["person:110101********0016#2"]["label"] == "张三丰"
+    assert "address:东关村6号 身份证110101********0019" in g_masked
+    text = masked.read_text(encoding="utf-8")
+    assert [v for v in (A1, A2, B1, D1, E1, M1, C1, C2, C3, C4, P, Q, X, twin_card, twin_id)
+            if v in text] == []

@@ -115,7 +115,16 @@ def test_graph_from_a_run_and_from_files(run_dir: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["graph", "--run", str(run_dir), "--out", str(first)])
     assert result.exit_code == 0, result.output
     assert f"{first}: 10 nodes, 15 edges" in result.output  # 3 people, households, cards; 1 phone
-    graph = nx.read_graphml(first)
+    graph = nx.read_graphml(first)  # masked by default
+    assert graph.nodes["phone:138****5678"] == {"type": "phone", "value": "138****5678"}
+    assert sorted(u for u, _ in graph.in_edges("phone:138****5678")) == [
+        f"card:6217****000{i}" for i in (1, 2, 3)]
+    text = first.read_text(encoding="utf-8")
+    assert [v for *_, pid, card in PEOPLE for v in (pid, card, PHONE) if v in text] == []
+    full = tmp_path / "full.graphml"
+    result = runner.invoke(app, ["graph", "--run", str(run_dir), "--out", str(full), "--unmask"])
+    assert result.exit_code == 0, result.output
+    graph = nx.read_graphml(full)
     assert graph.nodes[f"phone:{PHONE}"]["type"] == "phone"
     assert sorted(u for u, _ in graph.in_edges(f"phone:{PHONE}")) == [
         f"card:{card}" for *_, card in PEOPLE]

@@ -334,7 +334,8 @@ def test_reversals_net_their_credit_and_are_no_duplicate(tmp_path: Path) -> None
 
 def test_summary_says_what_reading_left_out(tmp_path: Path) -> None:
     from cardcheck.ingest import load_inputs
-    from cardcheck.report.terminal import file_notes, terminal_safe
+    from cardcheck.masking import terminal_text
+    from cardcheck.report.terminal import file_notes
 
     test_sheets_per_township_hidden_copy_and_notes_sheet(tmp_path)
     (tmp_path / "pay.csv").write_text("发放日期,账号,卡号,金额\n2023-01-05,6217000000000001,"
@@ -345,7 +346,7 @@ def test_summary_says_what_reading_left_out(tmp_path: Path) -> None:
         ("  roll.xlsx：读取 2 个工作表（庄上镇一、庄上镇二）；未读工作表“旧”：隐藏的工作表，未读取；"
          "未读工作表“说明”：不是roll表（没有可识别的表头）"),
         "  pay.csv：未用列“卡号”：已用“账号”作 card_no 列"]
-    assert terminal_safe("a\x1b[31mb\x07") == "a\\x1b[31mb\\x07"
+    assert terminal_text("a\x1b[31mb\x07") == "a\\x1b[31mb\\x07"
 
 
 @pytest.mark.parametrize("quoted", [False, True])

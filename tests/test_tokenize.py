@@ -65,6 +65,26 @@ def test_tokens_are_keyed_hmacs_and_bad_ids_never_match() -> None:
     assert tokenise_frame(df, KEY + b"!").get_column("id_number")[0] != good
 
 
+def test_ids_and_cards_in_text_get_their_column_tokens_where_they_stand() -> None:
+    card18 = "621700000000000018"  # an 18-digit card: its card token, not an ID's
+    df = pl.DataFrame({
+        "household_id": ["141125001002000011"], "id_number": ["110101195001010017"],
+        "id_status": ["ok"], "card_no": ["6217000000000001"], "counterparty_account": [card18],
+        "memo": [("代领人110101195001010017，旧证110101500101001，卡6217000000000001，"
+                  f"转{card18}，坏11010119500101001X，号6217000000000001234，"
+                  "全角１１０１０１１９５００１０１００１７，时间20230105084130")],
+        "address": ["东关村5号（110101195001010017）"]})
+    out = tokenise_frame(df, KEY).row(0, named=True)
+    good, card = token("id", "110101195001010017"), token("card", "6217000000000001")
+    assert out["id_number"] == good and out["card_no"] == card
+    assert out["memo"] == (
+        f"代领人{good}，旧证{good}，卡{card}，转{token('card', card18)}，"
+        f"坏{token('id', '11010119500101001X', prefix='BAD')}，号{token('card', '6217000000000001234')}，"
+        f"全角{good}，时间20230105084130")
+    assert out["address"] == f"东关村5号（{good}）"
+    assert out["household_id"] == "141125001002000011"  # 户编号 is kept
+
+
 def test_a_15_digit_id_and_its_18_digit_form_get_one_token(tmp_path: Path) -> None:
     roll = tmp_path / "roll.csv"
     roll.write_text("姓名,身份证号,救助类别,银行卡号\n张三,110101500101001,农村低保,6217000000000001\n"

@@ -102,6 +102,7 @@ def normalise(
 ) -> None:
     """Read and normalise the input files once and write the canonical tables as Parquet, for
     `cardcheck check --canonical` (on any engine; Spark reads them on the cluster)."""
+    from cardcheck.masking import terminal_text
     from cardcheck.pipeline.canonical import normalise_summary, run_normalise
     from cardcheck.pipeline.options import CheckOptions
 
@@ -119,7 +120,7 @@ def normalise(
         internal_error(error, out)
         return
     if not quiet:
-        typer.echo(normalise_summary(written))
+        typer.echo(terminal_text(normalise_summary(written), newlines=True))
 
 
 @app.command()
@@ -152,7 +153,7 @@ def inspect(
     the column it fills (or why it is ignored), rows by fate and the first rejects."""
     from cardcheck.config import load_config
     from cardcheck.inspect import inspect_file, render
-    from cardcheck.report.terminal import terminal_safe
+    from cardcheck.masking import terminal_text
 
     try:
         cfg = load_config(config)
@@ -163,7 +164,7 @@ def inspect(
             except CardcheckError as error:  # this file cannot be read: say why, go on
                 failed += 1
                 lines = [f"{path.name}: cannot be read: {error}"]
-            typer.echo(("\n" if i else "") + "\n".join(terminal_safe(line) for line in lines))
+            typer.echo(("\n" if i else "") + "\n".join(terminal_text(line) for line in lines))
     except CardcheckError as error:
         fail(error)
         return
@@ -177,6 +178,7 @@ def inspect(
 def list_rules(config: Path | None = typer.Option(None, "--config", help="Your YAML settings.")) -> None:
     """List the rule catalogue: code, Chinese name, severity and what each needs."""
     from cardcheck.config import load_config
+    from cardcheck.masking import terminal_text
     from cardcheck.rules import catalogue
 
     try:
@@ -186,7 +188,7 @@ def list_rules(config: Path | None = typer.Option(None, "--config", help="Your Y
         return
     for rule in catalogue(cfg):
         needs = "; ".join(f"{t}: {', '.join(c)}" for t, c in rule.needs.items())
-        typer.echo(f"{rule.code}  {rule.name}  [{rule.severity_for(cfg)}]  {rule.title}  ({needs})")
+        typer.echo(terminal_text(f"{rule.code}  {rule.name}  [{rule.severity_for(cfg)}]  {rule.title}  ({needs})"))
 
 
 for _commands in (graph_commands, ledger_commands, tokenize_commands):

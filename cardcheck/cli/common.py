@@ -18,8 +18,11 @@ from cardcheck.errors import CardcheckError, EnvironmentProblem, ExitCode
 
 
 def fail(error: CardcheckError) -> None:
-    """Print an inspector-readable error (never a traceback) and exit with its code."""
-    typer.echo(f"cardcheck: error: {error}", err=True)
+    """Print an inspector-readable error (never a traceback) and exit with its code; the file
+    names and cells it quotes with their control characters made visible."""
+    from cardcheck.masking import terminal_text
+
+    typer.echo(f"cardcheck: error: {terminal_text(error, newlines=True)}", err=True)
     raise typer.Exit(int(error.exit_code))
 
 

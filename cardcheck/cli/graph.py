@@ -83,14 +83,16 @@ def explain(finding_id: str, out: Path, unmask: bool = False, console: Any = Non
 
     from cardcheck.graph.build import neighbourhood
     from cardcheck.graph.tree import evidence_tree, yuan
+    from cardcheck.masking import mask_text_value, terminal_text
 
     row = find_finding(out, finding_id)
     inputs, config_path = read_manifest(out)
     frames, config = load_frames(inputs, config_path)
     graph = neighbourhood(frames, row, config=config)
     amount = f"{yuan(row['amount'])} 元" if row.get("amount") is not None else ""
+    evidence = terminal_text(row.get("evidence"))  # findings.csv's: memos, addresses in full
     title = (f"{row['rule']} {row.get('rule_name') or ''} [{row.get('severity') or ''}] "
-             f"{row['finding_id']}  {amount}\n{row.get('evidence') or ''}")
+             f"{row['finding_id']}  {amount}\n{evidence if unmask else mask_text_value(evidence)}")
     (console or Console()).print(evidence_tree(graph, title, unmask=unmask))
 
 
@@ -120,19 +122,21 @@ def register(app: typer.Typer) -> None:
         payments: Annotated[list[Path] | None, typer.Option("--payments", metavar="FILE", help="Disbursement detail (代发明细); may repeat.")] = None,
         transactions: Annotated[list[Path] | None, typer.Option("--transactions", metavar="FILE", help="Card transactions (交易流水); may repeat.")] = None,
         config: Annotated[Path | None, typer.Option("--config", metavar="FILE", help="Your YAML settings, merged over the defaults in configs/.")] = None,
+        unmask: Annotated[bool, typer.Option("--unmask", help="Write full ID, card and phone numbers (node ids and values).")] = False,
     ) -> None:
         """Write the identity graph (people, households, cards, phones, addresses, outside
-        accounts and the ties between them) as GraphML for Gephi or yEd."""
+        accounts and the ties between them) as GraphML for Gephi or yEd; ID, card and phone
+        numbers masked unless --unmask."""
         try:
             graph_file(out, run, inputs, roll, accounts, list(payments or []),
-                       list(transactions or []), config)
+                       list(transactions or []), config, unmask)
         except CardcheckError as error:
             fail(error)
 
 
 def graph_file(out: Path, run: Path | None, inputs: Path | None, roll: Path | None,
                accounts: Path | None, payments: list[Path], transactions: list[Path],
-               config: Path | None) -> None:
+               config: Path | None, unmask: bool = False) -> None:
     from cardcheck.config import load_config
     from cardcheck.graph.export import export_graphml
     from cardcheck.pipeline.options import CheckOptions, resolve_paths
@@ -150,6 +154,6 @@ def graph_file(out: Path, run: Path | None, inputs: Path | None, roll: Path | No
     t0 = time.perf_counter()
     frames, cfg = load_frames(paths, config_path)
     t1 = time.perf_counter()
-    counts = export_graphml(frames, out, cfg)
+    counts = export_graphml(frames, out, cfg, unmask)
     typer.echo(f"{out}: {counts['nodes']:,} nodes, {counts['edges']:,} edges "
                f"(inputs read in {t1 - t0:.1f}s, graph written in {time.perf_counter() - t1:.1f}s)")

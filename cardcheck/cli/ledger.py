@@ -18,8 +18,9 @@ LEDGER_HELP = "SQLite ledger of findings across runs (the check run's OUT/cardch
 
 
 def _fail(error: CardcheckError) -> None:
-    typer.echo(f"cardcheck: error: {error}", err=True)
-    raise typer.Exit(int(error.exit_code))
+    from cardcheck.cli.common import fail
+
+    fail(error)
 
 
 def _spec(config: Path | None) -> ReportSpec:
@@ -45,6 +46,7 @@ def ledger_import(
     """Read 整改状态, 整改措施 and 追回金额 from a filled 表4 into the ledger, matching rows on
     问题编号; rows that match nothing or hold invalid values are listed with their row numbers."""
     from cardcheck.ledger.excel import import_t4
+    from cardcheck.masking import terminal_text
 
     try:
         spec = _spec(config)
@@ -55,8 +57,8 @@ def ledger_import(
     except CardcheckError as error:
         _fail(error)
         return
-    for line in report.lines():
-        typer.echo(line)
+    for line in report.lines():  # quotes the filled 表4's cells
+        typer.echo(terminal_text(line))
 
 
 def ledger_export(

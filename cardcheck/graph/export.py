@@ -5,8 +5,11 @@ written in one pass: no networkx object and no Python loop over rows. Size, meas
 county: 50,000 households (124,000 roll rows, 628,000 payments, 1.3 million transactions) give
 ≈ 325,000 nodes, ≈ 575,000 edges and ≈ 130 MB of GraphML, written in about 7 s. Gephi opens
 that; yEd prefers a township (filter the inputs first).
-Node ids are the graph's typed ids (person:<ID>, card:<no> …), unmasked: the file is evidence
-and is written owner-only (0600).
+Node ids are the graph's typed ids (person:<ID>, card:<no> …), masked by default like every
+output (cardcheck/masking.py): person:110101********0016, card:6217****0001, phone:138****5678,
+addresses and names with their long digit runs masked; two nodes whose masked ids coincide are
+told apart by #2, #3 … (in the order of their full ids), so the graph keeps its shape.
+`unmask` writes the full ids, for joining the graph to other data. Written owner-only (0600).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import polars as pl
 
 from cardcheck.config import Config
 from cardcheck.graph.build import Frames, edges, nodes
+from cardcheck.masking import mask_card, mask_id, mask_phone, mask_text
 
 NODE_KEYS = {"type": "string", "value": "string", "label": "string"}
 EDGE_KEYS = {"type": "string", "fund": "string", "amount": "long", "months": "int",
@@ -53,10 +57,38 @@ def _write_lines(lines: pl.DataFrame, handle: IO[str]) -> None:
     lines.write_csv(handle, include_header=False, quote_style="never")
 
 
-def export_graphml(frames: Frames, path: Path, config: Config | None = None) -> dict[str, int]:
-    """Write the whole graph to `path`; returns the node and edge counts."""
+def masked_nodes(node_frame: pl.DataFrame) -> pl.DataFrame:
+    """The nodes with masked value, label and id (`full`: the id they replace), sorted by the
+    full id; a masked id shared by several nodes gets #2, #3 … after the first."""
+    kind, value = pl.col("type"), pl.col("value")
+    shown = (pl.when(kind == "person").then(
+        pl.when(value.str.starts_with("~")).then(value).otherwise(mask_id(value)))
+        .when(kind.is_in(["card", "account"])).then(mask_card(value))
+        .when(kind == "phone").then(mask_phone(value))
+        .when(kind == "household").then(value)
+        .otherwise(mask_text(value)))
+    out = node_frame.sort("id").rename({"id": "full"}).with_columns(
+        shown.alias("value"), mask_text(pl.col("label")).alias("label"))
+    out = out.with_columns((kind + pl.lit(":") + pl.col("value")).alias("id"))
+    nth = pl.int_range(1, pl.len() + 1).over("id")
+    return out.with_columns(pl.when(nth > 1).then(pl.col("id") + pl.lit("#") + nth.cast(pl.String))
+                            .otherwise(pl.col("id")).alias("id"))
+
+
+def export_graphml(frames: Frames, path: Path, config: Config | None = None,
+                   unmask: bool = False) -> dict[str, int]:
+    """Write the whole graph to `path` (masked unless `unmask`); returns the node and edge
+    counts."""
     edge_frame = edges(frames, config).sort("type", "src", "dst", "fund", nulls_last=True)
     node_frame = nodes(frames, edge_frame).sort("id")  # sorted: same inputs, same bytes
+    if not unmask:
+        node_frame = masked_nodes(node_frame)
+        ids = node_frame.select("full", "id")
+        for end in ("src", "dst"):
+            edge_frame = (edge_frame.join(ids.rename({"full": end, "id": "_id"}), on=end,
+                                          how="left", maintain_order="left")
+                          .with_columns(pl.col("_id").alias(end)).drop("_id"))
+        node_frame = node_frame.drop("full")
     node_lines = node_frame.select(pl.concat_str(
         [pl.lit('<node id="'), escape(pl.col("id")), pl.lit('">'), *_data(NODE_KEYS, "n_"),
          pl.lit("</node>")]).alias("line"))

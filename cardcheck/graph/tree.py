@@ -1,7 +1,9 @@
 """A finding's evidence neighbourhood as a rich Tree an inspector can read: the person, their
 cards, who holds and opened them, and who else shares the phone, address or account.
 
-ID, card, phone and account numbers are masked unless `unmask` is given.
+ID, card, phone and account numbers are masked unless `unmask` is given, and so are the long
+digit runs of names and addresses (cardcheck/masking.py); every label is shown through
+`terminal_text` as rich `Text`, never read as markup.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import networkx as nx
 from rich.text import Text
 from rich.tree import Tree
 
-from cardcheck.masking import mask_value
+from cardcheck.masking import mask_text_value, mask_value, terminal_text
 
 FORWARD = {"member_of": "所在户", "registered_card": "名册登记卡", "paid_to": "发放至",
            "holds": "持有卡", "opened_by": "代办人", "has_phone": "手机号",
@@ -27,18 +29,18 @@ TYPE_ORDER = {"person": 0, "household": 1, "card": 2, "phone": 3, "address": 4, 
 
 
 def mask(kind: str, value: str, unmask: bool = False) -> str:
-    """110101********0016, 6217****0001, 138****5678 (cardcheck/masking.py); values that are not
-    numbers stay."""
+    """110101********0016, 6217****0001, 138****5678 (cardcheck/masking.py); other values
+    (addresses, names) with their long digit runs masked."""
     if unmask or not value:
         return value
     form = {"person": "id", "card": "card", "account": "card", "phone": "phone"}.get(kind)
-    return mask_value(form, value) if form else value
+    return mask_value(form, value) if form else mask_text_value(value)
 
 
 def show_node(attrs: dict[str, Any], node: str, unmask: bool = False) -> str:
     kind, _, value = node.partition(":")
     kind = attrs.get("type") or kind
-    label = attrs.get("label") or ""
+    label = mask("label", attrs.get("label") or "", unmask)
     if kind == "person":
         ident = "无有效证件号" if value.startswith("~") else mask(kind, value, unmask)
         return f"{label or '(姓名不详)'} {ident}"
@@ -50,7 +52,7 @@ def show_node(attrs: dict[str, Any], node: str, unmask: bool = False) -> str:
         return f"外部账户 {mask(kind, value, unmask)}" + (f" (户名 {label})" if label else "")
     if kind == "phone":
         return mask(kind, value, unmask)
-    return value if kind == "address" else node
+    return mask(kind, value if kind == "address" else node, unmask)
 
 
 def yuan(fen: int) -> str:
@@ -84,14 +86,15 @@ def evidence_tree(graph: nx.DiGraph, title: str, unmask: bool = False,
                   max_depth: int = 4) -> Tree:
     """Breadth first from the finding's first node present (person, household, card, hub);
     each node appears once, under the first node that reached it."""
-    tree = Tree(Text(title, style="bold"))
+    tree = Tree(Text(terminal_text(title, newlines=True), style="bold"))
     seeds = [s for s in graph.graph.get("seeds", []) if s in graph]
     if not seeds:
         tree.add("(该发现涉及的人、户、卡在本次输入中找不到)")
         return tree
     undirected = graph.to_undirected(as_view=True)
     root = seeds[0]
-    branches = {root: tree.add(Text(show_node(graph.nodes[root], root, unmask), style="bold"))}
+    branches = {root: tree.add(Text(terminal_text(show_node(graph.nodes[root], root, unmask)),
+                                    style="bold"))}
     seen, queue = {root}, deque([(root, 0)])
     while queue:
         node, depth = queue.popleft()
@@ -103,6 +106,6 @@ def evidence_tree(graph: nx.DiGraph, title: str, unmask: bool = False,
             seen.add(child)
             style = "bold" if child in seeds else ""
             label = f"{show_edge(graph, node, child)}: {show_node(graph.nodes[child], child, unmask)}"
-            branches[child] = branches[node].add(Text(label, style=style))
+            branches[child] = branches[node].add(Text(terminal_text(label), style=style))
             queue.append((child, depth + 1))
     return tree

@@ -33,7 +33,7 @@ import polars as pl
 from cardcheck.config import SEVERITIES, Config
 from cardcheck.errors import CardcheckError, ConfigError
 from cardcheck.ledger.store import Ledger
-from cardcheck.masking import mask_card, mask_phone
+from cardcheck.masking import mask_card, mask_phone, masked
 from cardcheck.report.excel import Writer, write_row
 from cardcheck.report.spec import SheetSpec
 from cardcheck.report.summary import NO_TOWNSHIP
@@ -346,7 +346,9 @@ def visit_rows(sample: pl.DataFrame, unmask: bool = False) -> pl.DataFrame:
         pl.col("problems").fill_null("（台账中无问题）"), pl.col("claims").fill_null(""),
         *[pl.lit(None, pl.String).alias(c) for c in ("visitor", "visit_date", "result",
                                                      "signature")])
-    return df.select([c for c, *_ in VISIT_COLUMNS])
+    df = df.select([c for c, *_ in VISIT_COLUMNS])
+    # long digit runs written into names, addresses and problems (an ID in an address)
+    return masked(df, unmask, keep=("cards", "phone"))
 
 
 def _lines(df: pl.DataFrame) -> list[int]:

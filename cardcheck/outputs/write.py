@@ -100,7 +100,7 @@ def write_run(run: CheckRun, timer: Timer, progress: Progress, staging: Staging,
                                            opts.findings_xlsx).items():
             run.outputs[key] = staging.final(written)
         run.outputs["rejects"] = staging.final(
-            write_csv(rejects_csv(run.inputs.rejects), staging.path("rejects.csv")))
+            write_csv(rejects_csv(run.inputs.rejects, opts.unmask), staging.path("rejects.csv")))
         failpoint("findings")
         reported = findings.filter(~pl.col("finding_id").is_in(record.suppressed))
         info = S.scope(frames)

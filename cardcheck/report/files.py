@@ -1,5 +1,5 @@
 """Files every output writes the same way: CSV with formula-looking text escaped (no cell from an
-input becomes a live formula), created owner-only (0600 from the first byte, not chmod'ed after);
+input becomes a live formula) and control characters shown as escapes, created owner-only (0600 from the first byte, not chmod'ed after);
 a folder cardcheck creates is owner-only (0700), a folder that exists keeps its mode."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import IO, Any
 import polars as pl
 
 from cardcheck.errors import CardcheckError
+from cardcheck.masking import visible_controls
 
 FORMULA_START = ("=", "+", "-", "@")
 SECRET_WORDS = ("secret", "password", "passwd", "token", "key", "credential")
@@ -22,13 +23,15 @@ def safe_cell(value: str) -> str:
 
 
 def escape_formulas(df: pl.DataFrame) -> pl.DataFrame:
-    """Every text cell that starts with = + - @ is prefixed with ' (CSV formula injection)."""
+    """Every text cell that starts with = + - @ is prefixed with ' (CSV formula injection), and
+    its control characters are shown as escapes (\\x1b: no escape sequence from an input reaches
+    a terminal that prints the file)."""
     exprs = [
         pl.when(pl.col(c).str.contains(r"^[=+\-@]")).then(pl.lit("'") + pl.col(c))
         .otherwise(pl.col(c)).alias(c)
         for c, t in df.schema.items() if t == pl.String
     ]
-    return df.with_columns(exprs) if exprs else df
+    return visible_controls(df.with_columns(exprs) if exprs else df)
 
 
 def private_dir(path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Each builder returns a frame whose columns are the *fields* of configs/tables.yaml
 (report.sheets.tN.columns); the writer maps fields to headers and formats by field. Money stays
-fen here; IDs and cards are masked at the end unless `unmask`.
+fen here; IDs, cards and long digit runs in text are masked at the end unless `unmask`
+(cardcheck/masking.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from cardcheck.masking import mask_card, mask_hub, mask_id, masked
 from cardcheck.model import SCHEMAS
-from cardcheck.report.mask import mask_card, mask_hub, mask_id
 from cardcheck.report.rectify import progress, table5
 from cardcheck.report.spec import ReportSpec
 from cardcheck.report.summary import NO_TOWNSHIP, OUTSIDE_ROLL, case_key, township_col
@@ -159,18 +160,6 @@ def enrich(findings: pl.DataFrame, frames: Mapping[str, pl.DataFrame], spec: Rep
     ).drop("owner_default", "measure_default", "stage_found")
 
 
-def _mask_fields(df: pl.DataFrame, unmask: bool, ids: tuple[str, ...] = ("id_number",),
-                 cards: tuple[str, ...] = ("card_no",)) -> pl.DataFrame:
-    if unmask:
-        return df
-    exprs = [mask_id(pl.col(c)).alias(c) for c in ids if c in df.columns]
-    exprs += [mask_card(pl.col(c)).alias(c) for c in cards if c in df.columns]
-    if "hub" in df.columns:  # another region's code names no one: not masked
-        exprs.append(pl.when(pl.col("hub").str.starts_with("region:")).then(pl.col("hub"))
-                     .otherwise(mask_hub(pl.col("hub"))).alias("hub"))
-    return df.with_columns(exprs) if exprs else df
-
-
 def hub_words(expr: pl.Expr) -> pl.Expr:
     """A hub as the sheets show it: phone:137****8019 → 手机号：137****8019, memo:generic →
     摘要：只写通用词或人名, precision_lost → 身份证号被存成数字."""
@@ -185,7 +174,7 @@ def hub_words(expr: pl.Expr) -> pl.Expr:
 
 def _shown(df: pl.DataFrame, unmask: bool) -> pl.DataFrame:
     """The sheets' text of IDs, cards (masked unless `unmask`) and hubs (in words)."""
-    df = _mask_fields(df, unmask)
+    df = masked(df, unmask)
     return df.with_columns(hub_words(pl.col("hub")).alias("hub")) if "hub" in df.columns else df
 
 
@@ -340,7 +329,7 @@ def table2(frames: Mapping[str, pl.DataFrame], findings: pl.DataFrame,
         pl.col("memo").fill_null("无发放"), pl.col("problems").fill_null(""),
     ).sort([pl.col("township") == OUTSIDE_ROLL, "township", "village", "card_no"],
            nulls_last=True)
-    return numbered(_mask_fields(out, unmask, ids=("holder_id",)))
+    return numbered(masked(out, unmask))
 
 
 def table3(enriched: pl.DataFrame, spec: ReportSpec, unmask: bool = False) -> pl.DataFrame:
@@ -379,6 +368,7 @@ def table3(enriched: pl.DataFrame, spec: ReportSpec, unmask: bool = False) -> pl
             .when(pl.col("_kind") == "c").then(mask_card(pl.col("object")))
             .when(pl.col("_kind") == "x").then(mask_hub(pl.col("object")))
             .otherwise(pl.col("object")).alias("object"))
+    out = masked(out, unmask)  # names and places: their long digit runs
     out = out.sort([pl.col("township").is_in([OUTSIDE_ROLL, NO_TOWNSHIP]), "township",
                     "village", "object"], nulls_last=True)
     out = numbered(out).drop("_kind", "_rank")

@@ -10,7 +10,7 @@ Writing rules that agree on every engine:
 - compare names through their `*_key` columns, never the raw names;
 - cast sums to Int64 (DuckDB returns decimals);
 - build evidence text with `nw.concat_str` and the helpers below; it never holds a raw ID or
-  card number (use `mask_id`/`mask_card`).
+  card number (use `mask_id`/`mask_card` of cardcheck/masking.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config
 from cardcheck.errors import ConfigError
-from cardcheck.masking import mask_card, mask_id  # noqa: F401 - rules use them from here
 from cardcheck.model import FINDINGS, ID_USABLE
 
 NW_TYPES = {"String": nw.String(), "Int32": nw.Int32(), "Int64": nw.Int64(), "Boolean": nw.Boolean()}

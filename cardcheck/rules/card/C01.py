@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
+from cardcheck.masking import mask_card
 from cardcheck.model import ID_USABLE
-from cardcheck.rules.base import Context, Rule, mask_card, text, yuan
+from cardcheck.rules.base import Context, Rule, text, yuan
 from cardcheck.rules.card.common import PLACE
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
-from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text, yuan
+from cardcheck.masking import mask_card, mask_id
+from cardcheck.rules.base import Context, Rule, text, yuan
 from cardcheck.rules.card.common import (
     PLACE,
     attribute,

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
-from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text, yuan
+from cardcheck.masking import mask_card, mask_id, mask_phone
+from cardcheck.rules.base import Context, Rule, text, yuan
 from cardcheck.rules.card.common import (
     PLACE,
     card_paid,
-    mask_phone,
     no_money,
     shared_households,
     shared_owners,

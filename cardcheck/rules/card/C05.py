@@ -23,7 +23,8 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from cardcheck.rules.base import Context, Rule, mask_card, month_index, month_text, text, yuan
+from cardcheck.masking import mask_card
+from cardcheck.rules.base import Context, Rule, month_index, month_text, text, yuan
 from cardcheck.rules.card.common import (
     PLACE,
     attribute,

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
-from cardcheck.rules.base import Context, Rule, mask_card, month_index, month_text, text, yuan
+from cardcheck.masking import mask_card
+from cardcheck.rules.base import Context, Rule, month_index, month_text, text, yuan
 from cardcheck.rules.card.common import PLACE, card_months, shared_households, shared_owners
 
 

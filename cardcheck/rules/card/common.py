@@ -9,7 +9,6 @@ from __future__ import annotations
 import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config
-from cardcheck.masking import mask_phone  # noqa: F401 - card rules use it from here
 from cardcheck.rules.base import Context, month_text, usable
 
 PLACE = ("region_code", "township", "village")

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
-from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text
+from cardcheck.masking import mask_card, mask_id
+from cardcheck.rules.base import Context, Rule, text
 from cardcheck.rules.payment.attribution import PAID_BY, ROLL_ENTRY, month_span, prepare
 from cardcheck.rules.payment.evidence import count, money, span
 from cardcheck.rules.payment.receipts import shared_receipts, with_people

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
-from cardcheck.rules.base import Context, Rule, mask_id, month_text, text
+from cardcheck.masking import mask_id
+from cardcheck.rules.base import Context, Rule, month_text, text
 from cardcheck.rules.payment.attribution import PAID_BY, ROLL_ENTRY
 from cardcheck.rules.payment.evidence import count, money
 from cardcheck.rules.payment.periods import NO_END, NO_START, month_of, usable

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
+from cardcheck.masking import mask_card, mask_id
 from cardcheck.normalize.ids import PROVINCES
-from cardcheck.rules.base import Context, Rule, mask_card, mask_id, text
+from cardcheck.rules.base import Context, Rule, text
 
 USABLE = ["ok", "upgraded15"]
 SHAPED = ["ok", "upgraded15", "bad_checksum", "bad_birth_date"]

@@ -39,7 +39,8 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config, RefListSpec
-from cardcheck.rules.base import Context, Rule, mask_id, text
+from cardcheck.masking import mask_id
+from cardcheck.rules.base import Context, Rule, text
 from cardcheck.rules.payment.attribution import ENTRY, PAID_BY, ROLL_ENTRY, month_span
 from cardcheck.rules.payment.attribution import prepare as attribution
 from cardcheck.rules.payment.evidence import count, money, span

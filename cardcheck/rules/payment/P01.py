@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
-from cardcheck.rules.base import Context, Rule, mask_card, text
+from cardcheck.masking import mask_card
+from cardcheck.rules.base import Context, Rule, text
 from cardcheck.rules.payment.attribution import (
     CARD_NOT_ON_ROLL,
     FUND_NOT_ON_ROLL,
