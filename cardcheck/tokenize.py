@@ -196,10 +196,10 @@ def _free_name(stem: str, taken: set[str]) -> str:
 
 
 def private_dir(out: Path) -> None:
-    """The output folder, owner-only (0700) where the OS allows."""
+    """The output folder: made owner-only (0700) when it does not exist, else left as it is."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        os.chmod(out, 0o700)
+        if not out.is_dir():
+            out.mkdir(parents=True, mode=0o700)
     except FileExistsError:
         raise CardcheckError(f"{out}: exists and is not a folder") from None
     except PermissionError as exc:

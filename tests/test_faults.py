@@ -306,3 +306,56 @@ def test_a_read_only_out_folder_is_exit_2_not_a_bug(county: Path, tmp_path: Path
     finally:
         if os.geteuid() == 0:
             subprocess.run(["umount", str(out)], capture_output=True, check=False)
+
+
+def test_every_command_creates_owner_only_files_and_folders(county: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert cli("check", "--inputs", str(county), "--out", str(out), "-q").returncode == 0
+    db = str(out / "cardcheck.db")
+    key = tmp_path / "key"
+    key.write_bytes(os.urandom(32))
+    made = {
+        "graph": (["graph", "--run", str(out), "--out", str(tmp_path / "g" / "x.graphml")],
+                  tmp_path / "g"),
+        "sample": (["sample", "--ledger", db, "--out", str(tmp_path / "s"), "--seed", "3"],
+                   tmp_path / "s"),
+        "export": (["ledger", "export", "--ledger", db, "--out", str(tmp_path / "e")],
+                   tmp_path / "e"),
+        "tokenize": (["tokenize", "--key-file", str(key), str(county), str(tmp_path / "t")],
+                     tmp_path / "t"),
+    }
+    for name, (args, folder) in made.items():
+        done = cli(*args)
+        assert done.returncode == 0, (name, done.stderr)
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, name
+        files = [p for p in folder.rglob("*") if p.is_file()]
+        assert files, name
+        for p in files:
+            assert stat.S_IMODE(p.stat().st_mode) == 0o600, (name, p)
+        assert not [p for p in folder.rglob(f"{PARTIAL}*")], name
+
+
+def test_a_workbook_that_fails_to_save_leaves_the_last_good_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import polars as pl
+
+    from cardcheck.report.excel import Writer
+    from cardcheck.report.spec import SheetSpec
+
+    path = tmp_path / "book.xlsx"
+    sheet = SheetSpec("s", "t", (("a", "A"),))
+    first = Writer(path)
+    first.table(sheet, pl.DataFrame({"a": ["one"]}), "")
+    first.close()
+    good = path.read_bytes()
+    second = Writer(path)
+    second.table(sheet, pl.DataFrame({"a": ["two"] * 1000}), "")
+
+    def full(*a: object, **k: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(second.wb, "_store_workbook", full)
+    with pytest.raises(OSError):
+        second.close()
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]

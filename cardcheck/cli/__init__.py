@@ -34,6 +34,13 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def private_files() -> None:
+    """Before every command: what it creates is owner-only from the start (files 0600, folders
+    0700), for the outputs hold personal data; an existing folder keeps its mode."""
+    os.umask(0o077)
+
+
 @app.command()
 def check(
     inputs: Path | None = typer.Option(None, "--inputs", metavar="DIR", help="A folder (or its inputs.yaml) naming every input file, as `cardcheck demo` writes; options below override it."),

@@ -20,6 +20,7 @@ from typing import IO
 
 import polars as pl
 
+from cardcheck.atomic import written
 from cardcheck.config import Config
 from cardcheck.graph.build import Frames, edges, nodes
 from cardcheck.masking import mask_card, mask_id, mask_phone, mask_text
@@ -102,7 +103,7 @@ def export_graphml(frames: Frames, path: Path, config: Config | None = None,
              for k, t in EDGE_KEYS.items()]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
+    with written(path) as partial, partial.open("w", encoding="utf-8", newline="\n") as handle:
         handle.write(HEADER + "\n".join(keys) + '\n<graph id="cardcheck" edgedefault="directed">\n')
         handle.flush()
         _write_lines(node_lines, handle)

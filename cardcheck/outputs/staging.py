@@ -25,22 +25,13 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from cardcheck.atomic import PARTIAL_MARK
 from cardcheck.errors import EnvironmentProblem, InputError
 from cardcheck.faults import failpoint
 
-PARTIAL = ".cardcheck-partial-"
+PARTIAL = PARTIAL_MARK
 JOURNAL = ".cardcheck-commit.json"
 LAST = "manifest.json"  # renamed last: its presence with "complete": true marks a whole run
-
-
-@contextlib.contextmanager
-def private_umask() -> Iterator[None]:
-    """Files created 0600 and folders 0700 from the start (no window before a chmod)."""
-    old = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 def _alive(pid: int) -> bool:

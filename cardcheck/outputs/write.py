@@ -15,6 +15,7 @@ import polars as pl
 from rich.console import Console
 
 from cardcheck import __version__
+from cardcheck.atomic import private_umask
 from cardcheck.faults import failpoint
 from cardcheck.ingest.checks import digest_read, sha256
 from cardcheck.ledger.excel import ledger_findings
@@ -22,7 +23,7 @@ from cardcheck.ledger.sampling import frame_of
 from cardcheck.ledger.store import Ledger, RunRecord
 from cardcheck.model import rejects_csv
 from cardcheck.outputs.findings import write_findings
-from cardcheck.outputs.staging import Staging, private_umask, staged
+from cardcheck.outputs.staging import Staging, staged
 from cardcheck.pipeline.options import CheckRun, Timer, ledger_path, resolve_paths
 from cardcheck.progress import Progress
 from cardcheck.report import summary as S

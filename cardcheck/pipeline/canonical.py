@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cardcheck.atomic import private_umask
 from cardcheck.canonical import Written, default_part, write_canonical
 from cardcheck.config import load_config
 from cardcheck.engines import polars_affinity
@@ -20,7 +21,6 @@ from cardcheck.ingest.checks import (
     same_files,
     sha256,
 )
-from cardcheck.outputs.staging import private_umask
 from cardcheck.pipeline.options import CheckOptions, resolve_paths
 from cardcheck.progress import Progress
 

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cardcheck.atomic import private_umask
 from cardcheck.config import load_config
 from cardcheck.engines import Engine, make_engine
 from cardcheck.engines.runner import run_rules
@@ -23,7 +24,7 @@ from cardcheck.errors import EnvironmentProblem, ExitCode, InputError
 from cardcheck.faults import failpoint
 from cardcheck.ledger.store import Ledger
 from cardcheck.outputs.canonical import write_large
-from cardcheck.outputs.staging import Staging, private_umask, staged
+from cardcheck.outputs.staging import Staging, staged
 from cardcheck.outputs.target import Target, parquet_outputs
 from cardcheck.outputs.write import Show, write_run
 from cardcheck.pipeline.options import (

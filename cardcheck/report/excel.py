@@ -13,15 +13,19 @@ row limit continues on 表4（续2）….
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 from itertools import pairwise, takewhile
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.worksheet import Worksheet
 
+from cardcheck.atomic import PARTIAL_MARK
 from cardcheck.faults import failpoint
 from cardcheck.report.spec import Furniture, SheetSpec
 from cardcheck.report.summary import TOTAL
@@ -130,14 +134,15 @@ class Writer:
         """`rows`: about how many data rows the largest sheet will have. `furniture`: the
         official lines of every table (its reporter resolved), `date` its 填报日期; without
         them a sheet has title, subtitle and header only."""
-        self.path = path
+        self.path = Path(path)
         self.max_rows = max_rows
         self.furniture = furniture
         self.date = date
-        # xlsxwriter's temporary files beside the workbook (the run's partial folder), so a
-        # run killed while saving leaves nothing in $TMPDIR
-        self.wb = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS,
-                                                  "tmpdir": str(Path(path).parent)})
+        # saved under a temporary name and renamed over `path` when whole (a workbook is never
+        # cut short under its name); xlsxwriter's temporary files beside it, not in $TMPDIR
+        self.saving = self.path.with_name(f"{PARTIAL_MARK}{secrets.token_hex(4)}-{self.path.name}")
+        self.wb = xlsxwriter.Workbook(str(self.saving), {**WORKBOOK_OPTIONS,
+                                                         "tmpdir": str(self.path.parent)})
         # Rows go to one temporary file per sheet (constant_memory). A workbook of findings
         # is then put together in memory: a temporary file per part (40 of them) cost more
         # than writing the rows. A large one keeps xlsxwriter's temporary files, so memory
@@ -174,8 +179,28 @@ class Writer:
 
     def close(self) -> None:
         failpoint("workbook-save")  # the sheets' temporary files exist, the .xlsx does not yet
-        self.wb.close()
-        os.chmod(self.path, 0o600)
+        try:
+            try:
+                self.wb.close()
+            except FileCreateError as exc:  # xlsxwriter's wrapper of the OSError (disk full …)
+                cause = exc.args[0] if exc.args else None
+                raise (cause if isinstance(cause, OSError) else OSError(str(exc))) from None
+            os.chmod(self.saving, 0o600)
+            os.replace(self.saving, self.path)
+        except BaseException:
+            self.saving.unlink(missing_ok=True)
+            self._remove_row_files()
+            raise
+
+    def _remove_row_files(self) -> None:
+        """xlsxwriter's per-sheet temporary row files (constant_memory), after a failed save."""
+        for ws in self.wb.worksheets():
+            fh, name = getattr(ws, "row_data_fh", None), getattr(ws, "row_data_filename", None)
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                if fh is not None:
+                    fh.close()
+            if name:
+                Path(name).unlink(missing_ok=True)
 
     def sheet(self, name: str) -> Worksheet:
         ws = self.wb.add_worksheet(name)
