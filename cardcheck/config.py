@@ -5,6 +5,7 @@ Every error names the file and the dotted key that is wrong, and says what was e
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", 
 LEVELS = ("household", "person")
 SEVERITIES = ("high", "medium", "low", "warning")
 MATCHES = ("person", "spouse", "household")  # whom a reference list's entry touches
+SWITCHES = ("enabled", "severity")  # keys every rule has under rules.<code>, besides its settings
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,13 @@ class Config:
         return [f.name for f in self.funds.values() if f.level == "person"]
 
     def rule_params(self, code: str) -> dict[str, Any]:
+        """rules.<code>: its settings (configs/rules.yaml, a user's values over them) and
+        switches (`enabled`, `severity`) as given."""
         return dict(self.rules.get(code, {}))
+
+    def rule_settings(self, code: str) -> dict[str, Any]:
+        """The settings of rule `code` without its switches: what the rule reads as ctx.params."""
+        return {k: v for k, v in self.rules.get(code, {}).items() if k not in SWITCHES}
 
 
 # libyaml's safe loader when PyYAML has it (the defaults load 8× faster), else the Python one
@@ -283,6 +291,43 @@ def _rule_params(code: str, params: Any, label: str) -> dict[str, Any]:
     return dict(params)
 
 
+def _rule_setting(code: str, key: str, value: Any, shipped: dict[str, Any], label: str) -> None:
+    """One setting of rules.<code> against configs/rules.yaml, which names each rule's settings
+    and, by its default's type, what each takes (a whole number may stand for a decimal one)."""
+    if key not in shipped:
+        known = ", ".join(sorted(k for k in shipped if k not in SWITCHES)) or "none"
+        raise ConfigError(f"{label}: rules.{code}.{key}: unknown setting (known: {known})")
+    default = shipped[key]
+    want = type(default)
+    ok = isinstance(value, want) or (want is float and isinstance(value, int))
+    _expect(ok and isinstance(value, bool) == isinstance(default, bool), label,
+            f"rules.{code}.{key}", want.__name__, value)
+
+
+def _rules(raw: Any, shipped: dict[str, Any], errors: _Errors, label: str
+           ) -> dict[str, dict[str, Any]]:
+    """`rules`, merged over configs/rules.yaml (`shipped`): each rule's entry, with every setting
+    checked against the shipped one; an entry (or the whole section) given as null keeps the
+    shipped settings."""
+    if raw is not None and not isinstance(raw, dict):
+        errors.check(_expect, False, label, "rules", "a mapping of rule codes to settings", raw)
+        raw = None
+    entries = {str(code): params for code, params in {**shipped, **(raw or {})}.items()}
+    rules: dict[str, dict[str, Any]] = {}
+    for code, params in entries.items():
+        checked = errors.check(_rule_params, code, params, label)
+        if checked is None:
+            continue
+        own = shipped.get(code) or {}
+        before = len(errors.messages)
+        for key, value in checked.items():
+            if key not in SWITCHES:
+                errors.check(_rule_setting, code, key, value, own, label)
+        if len(errors.messages) == before:
+            rules[code] = {**own, **checked}
+    return rules
+
+
 def _list_spec(kind: str, spec: Any, tables: dict[str, TableSpec], funds: dict[str, FundSpec],
                label: str) -> RefListSpec:
     key = f"lists.{kind}"
@@ -321,8 +366,9 @@ def _report(report: Any, label: str, key: str = "report") -> dict[str, Any]:
     return dict(report)
 
 
-def _validate(raw: dict[str, Any], label: str) -> Config:
-    """The config, or ConfigError naming every problem found (not only the first)."""
+def _validate(raw: dict[str, Any], label: str, shipped_rules: dict[str, Any]) -> Config:
+    """The config, or ConfigError naming every problem found (not only the first).
+    `shipped_rules`: the `rules` of configs/rules.yaml, which declare every rule's settings."""
     known = {"tables", "funds", "generic_memos", "exclusive_pairs", "rules", "lists", "report",
              "dates", "reversals", "sampling"}
     errors = _Errors()
@@ -347,11 +393,7 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
     tables_ok = len(tables) == len(raw.get("tables") or {})
     pairs = [p for i, pair in enumerate(raw.get("exclusive_pairs") or [])
              if funds_ok and (p := errors.check(_pair, i, pair, funds, label)) is not None]
-    rules: dict[str, dict[str, Any]] = {}
-    for code, params in (raw.get("rules") or {}).items():
-        checked = errors.check(_rule_params, str(code), params, label)
-        if checked is not None:
-            rules[str(code)] = checked
+    rules = _rules(raw.get("rules"), shipped_rules, errors, label)
     lists: dict[str, RefListSpec] = {}
     for kind, spec in ((raw.get("lists") or {}) if funds_ok and tables_ok else {}).items():
         found = errors.check(_list_spec, kind, spec, tables, funds, label)
@@ -469,8 +511,8 @@ def defaults_folder() -> Any:
         return root / "configs"
 
 
-def load_config(user_file: str | Path | None = None) -> Config:
-    """Defaults from configs/, then the user's file on top; validated as a whole."""
+def _defaults() -> tuple[dict[str, Any], list[str]]:
+    """The default files of configs/ merged, and their texts (for the digest)."""
     raw: dict[str, Any] = {}
     texts = []
     folder = defaults_folder()
@@ -480,25 +522,48 @@ def load_config(user_file: str | Path | None = None) -> Config:
             part = _read_yaml(res, f"configs/{name}")
             texts.append(res.read_text(encoding="utf-8"))
             raw = _merge(raw, part)
-    sources = ["configs/"]
-    label = "configs/"
-    if user_file is not None:
-        path = Path(user_file)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        label = str(path)
-        user = _read_yaml(path, label)
-        texts.append(path.read_text(encoding="utf-8"))
-        if "tables" in user:
-            if not isinstance(user["tables"], dict):
-                raise ConfigError(f"{label}: tables: expected a mapping")
-            raw["tables"] = _merge_aliases(raw.get("tables", {}), user.pop("tables"), label)
-        raw = _merge(raw, user)
-        sources.append(str(path))
+    return raw, texts
+
+
+def load_config(user_file: str | Path | None = None) -> Config:
+    """Defaults from configs/, then the user's file on top; validated as a whole."""
+    raw, texts = _defaults()
+    if user_file is None:
+        return _merged(raw, {}, "configs/", texts, ("configs/",))
+    path = Path(user_file)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    label = str(path)
+    user = _read_yaml(path, label)
+    texts.append(path.read_text(encoding="utf-8"))
+    return _merged(raw, user, label, texts, ("configs/", label))
+
+
+def config_with(overrides: dict[str, Any], label: str = "overrides") -> Config:
+    """The defaults of configs/ with `overrides` over them: what load_config gives for a user's
+    file holding that mapping (merged and validated alike, errors named by `label`). For code
+    that sets a few keys, such as a rule case's `config:`."""
+    if not overrides:
+        return load_config()
+    raw, texts = _defaults()
+    texts.append(yaml.safe_dump(overrides, allow_unicode=True, sort_keys=False))
+    return _merged(raw, copy.deepcopy(overrides), label, texts, ("configs/", label))
+
+
+def _merged(raw: dict[str, Any], user: dict[str, Any], label: str, texts: list[str],
+            sources: tuple[str, ...]) -> Config:
+    """The defaults `raw` with a user's mapping over them, validated (rule settings against the
+    defaults' rules.yaml)."""
+    shipped_rules = raw.get("rules") or {}
+    if "tables" in user:
+        if not isinstance(user["tables"], dict):
+            raise ConfigError(f"{label}: tables: expected a mapping")
+        raw["tables"] = _merge_aliases(raw.get("tables", {}), user.pop("tables"), label)
+    raw = _merge(raw, user)
     layouts = raw.pop("layouts", None)  # a user's section, checked against the tables below
-    config = _validate(raw, label)
+    config = _validate(raw, label, shipped_rules)
     config.layouts = validate_layouts(layouts, config.tables, label)
-    config.sources = tuple(sources)
+    config.sources = sources
     config.digest = hashlib.sha256("\n---\n".join(texts).encode()).hexdigest()
     return config
 

@@ -85,9 +85,14 @@ def _accounts() -> list[dict[str, Any]]:
             acc("E", "f", "孙八", "穆村分理处")]
 
 
+def example_rows() -> dict[str, list[dict[str, Any]]]:
+    """The example's roll, accounts and payments as plain rows (a rule case's `tables`): a new
+    list each call, for a test to add rows to before making frames of them."""
+    return {"roll": _roll(), "accounts": _accounts(), "payments": _payments()}
+
+
 def example_frames(config: Config) -> dict[str, pl.DataFrame]:
-    return case_frames({"roll": _roll(), "accounts": _accounts(), "payments": _payments()},
-                       config)
+    return case_frames(example_rows(), config)
 
 
 def example_findings() -> pl.DataFrame:

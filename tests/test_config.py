@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from cardcheck.config import load_config
+from cardcheck.config import SWITCHES, config_with, defaults_folder, load_config
+from cardcheck.engines import Engine
 from cardcheck.errors import ConfigError
-from cardcheck.rules import by_code
+from cardcheck.model import SCHEMAS
+from cardcheck.rules import by_code, catalogue
+from cardcheck.rules.base import Context
+from cardcheck.rules.cases import frames
+
+BASE = load_config()
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -60,11 +68,62 @@ def test_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
     assert message in str(info.value)
 
 
-def test_unknown_rule_setting_is_named() -> None:
-    cfg = load_config()
-    cfg.rules["C01"] = {"max_cards": 2}
-    with pytest.raises(ConfigError, match=r"rules.C01.max_cards: unknown setting"):
-        by_code(cfg)["C01"].params(cfg)
+@pytest.mark.parametrize("text, message", [
+    ("rules:\n  C01:\n    max_cards: 2\n", "rules.C01.max_cards: unknown setting (known: none)"),
+    ("rules:\n  C04:\n    min_househods: 4\n",
+     "rules.C04.min_househods: unknown setting (known: hubs, min_households)"),
+    ("rules:\n  C04:\n    min_households: many\n",
+     "rules.C04.min_households: expected int, got 'many'"),
+    ("rules:\n  C04:\n    min_households: 2.5\n",
+     "rules.C04.min_households: expected int, got 2.5"),
+    ("rules:\n  C04:\n    hubs: holder\n", "rules.C04.hubs: expected list, got 'holder'"),
+    ("rules:\n  C05:\n    require_period: 1\n", "rules.C05.require_period: expected bool, got 1"),
+    ("rules:\n  C07:\n    min_households: true\n",
+     "rules.C07.min_households: expected int, got True"),
+    ("rules:\n  E01:\n    months: 2\n", "rules.E01.months: unknown setting (known: none)"),
+    ("rules: [C01]\n", "rules: expected a mapping of rule codes to settings, got ['C01']"),
+])
+def test_rule_settings_are_checked_against_configs_rules_yaml(tmp_path: Path, text: str,
+                                                               message: str) -> None:
+    """A rule's settings are the ones configs/rules.yaml lists under its code, each taking a
+    value of its default's type; anything else is refused when the config loads."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_a_whole_number_may_stand_for_a_decimal_setting(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "rules:\n  C07:\n    min_share: 1\n"))
+    assert by_code(cfg)["C07"].params(cfg) == {"min_households": 3, "min_share": 1}
+
+
+def test_a_rule_given_as_null_keeps_its_settings(tmp_path: Path) -> None:
+    for text in ("rules:\n  C04:\n", "rules:\n"):
+        cfg = load_config(write(tmp_path, text))
+        assert by_code(cfg)["C04"].params(cfg) == by_code(BASE)["C04"].params(BASE), text
+
+
+def test_every_bad_rule_setting_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "rules:\n  C04: {min_households: x, colour: red}\n"
+                           "  C08: {min_idle_months: 2.0, severity: low}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"3 problems in the configuration: {path}: rules.C04.min_households: expected int, "
+        f"got 'x'；{path}: rules.C04.colour: unknown setting (known: hubs, min_households)；"
+        f"{path}: rules.C08.min_idle_months: expected int, got 2.0")
+
+
+def test_config_with_is_a_user_file_of_that_mapping(tmp_path: Path) -> None:
+    overrides = {"rules": {"C04": {"min_households": 5}},
+                 "tables": {"roll": {"columns": {"name": ["救助人"]}}}}
+    mine = config_with(overrides)
+    same = load_config(write(tmp_path, yaml.safe_dump(overrides, allow_unicode=True)))
+    assert mine.rules == same.rules and mine.tables == same.tables and mine.funds == same.funds
+    assert overrides["tables"]  # the caller's mapping is left as it was
+    with pytest.raises(ConfigError, match="^case: rules.C04.min_households: expected int"):
+        config_with({"rules": {"C04": {"min_households": "5"}}}, "case")
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
@@ -72,16 +131,54 @@ def test_missing_config_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.yaml")
 
 
-def test_every_rules_settings_in_configs_match_its_declared_defaults() -> None:
-    """configs/rules.yaml is where an inspector reads and changes a rule's settings; the rule
-    module declares the same keys and values (its types check a user's values)."""
-    from cardcheck.rules import catalogue
+class _Asked(dict[str, Any]):
+    """A rule's ctx.params that remember which settings the rule asked for."""
 
-    config = load_config()
+    def __init__(self, settings: dict[str, Any]) -> None:
+        super().__init__(settings)
+        self.asked: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.asked.add(str(key))
+        return super().__contains__(key)
+
+
+def test_every_setting_a_rule_reads_is_declared_in_configs_rules_yaml() -> None:
+    """configs/rules.yaml is the one place a rule's settings are declared: every rule, its
+    query built on empty tables of every kind and on the tables it needs alone (a rule reads its
+    settings as it builds the query), asks ctx.params only for the settings listed under its
+    code there (besides the facts its `prepare` adds), and asks for each of them (none is left
+    over)."""
+    shipped = yaml.safe_load((defaults_folder() / "rules.yaml").read_text(encoding="utf-8"))
+    config, engine = load_config(), Engine()
+    every = frames({table: [] for table in SCHEMAS}, config)
     for rule in catalogue(config):
-        listed = {k: v for k, v in config.rules.get(rule.code, {}).items()
-                  if k not in ("enabled", "severity")}
-        assert listed == rule.defaults, rule.code
+        entry = shipped["rules"].get(rule.code) or {}
+        declared = set(entry) - set(SWITCHES)
+        assert all(entry[k] is not None for k in declared), f"{rule.code}: a default is its type"
+        asked: set[str] = set()
+        for tables in (every, {table: every[table] for table in rule.needs}):
+            facts = rule.prepare(tables)[0] if rule.prepare else {}
+            params = _Asked({**rule.params(config), **facts})
+            ctx = Context({n: engine.lazy(df) for n, df in tables.items()}, config, params)
+            try:
+                rule.check(ctx)
+            except KeyError:
+                if params.asked <= set(params):  # not a setting: a real error
+                    raise
+            asked |= params.asked - set(facts)
+        assert asked <= declared, (f"{rule.code} reads {sorted(asked - declared)}, not declared "
+                                   f"under rules.{rule.code} in configs/rules.yaml")
+        assert declared <= asked, (f"configs/rules.yaml: rules.{rule.code} declares "
+                                   f"{sorted(declared - asked)}, which {rule.code} never reads")
 
 
 def test_every_problem_of_a_config_is_reported_at_once(tmp_path: Path) -> None:

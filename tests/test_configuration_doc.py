@@ -56,11 +56,10 @@ def test_the_quoted_errors_are_the_real_ones(tmp_path: Path, monkeypatch) -> Non
     with pytest.raises(ConfigError) as err:
         load_config("本县设置.yaml")
     assert f"cardcheck: error: {err.value}" in PAGE
-    config = _load(tmp_path, "rules:\n  C04:\n    min_househods: 4\n")
-    rule = next(r for r in catalogue(config) if r.code == "C04")
+    Path("本县设置.yaml").write_text("rules:\n  C04:\n    min_househods: 4\n", encoding="utf-8")
     with pytest.raises(ConfigError) as err:
-        rule.params(config)
-    assert str(err.value).replace("\n", " ") in " ".join(PAGE.split())
+        load_config("本县设置.yaml")
+    assert f"cardcheck: error: {err.value}" in PAGE
 
 
 def test_the_merge_is_as_the_page_says(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from cardcheck.config import DateSpec, load_config
 from cardcheck.errors import ConfigError
 from cardcheck.ingest import load_file
-from cardcheck.ingest.values import DROPPED, _by_unique, _reader
+from cardcheck.ingest.values import DROPPED, column_reader, read_column
 from cardcheck.normalize.dates import OUT_OF_RANGE, parse_date
 
 NEXT = dt.date.today().year + 5  # a plan five years ahead
@@ -75,9 +75,9 @@ def test_open_words_are_only_for_end_dates() -> None:
     df = pl.DataFrame({"x": values})
     rows = {}
     for col in ("start_date", "end_date"):
-        parser, fast, _ = _reader(col, "roll", config, {}, [col])
-        fast_rows = _by_unique(df, "x", parser, fast).select("__v_x", "__p_x").rows()
-        slow_rows = _by_unique(df, "x", parser).select("__v_x", "__p_x").rows()
+        parser, fast, _ = column_reader(col, "roll", config, {}, [col])
+        fast_rows = read_column(df, "x", parser, fast).select("__v_x", "__p_x").rows()
+        slow_rows = read_column(df, "x", parser).select("__v_x", "__p_x").rows()
         assert fast_rows == slow_rows  # the fast path checks as the full parser does
         rows[col] = fast_rows
     assert rows["start_date"] == [

@@ -1,6 +1,8 @@
 """The demo county: files, shapes, valid numbers, determinism, and the truth it promises.
 
-Small counties (300–400 households) keep these fast; scale is measured outside the suite.
+Small counties (300–400 households) keep these fast; scale is measured outside the suite. The
+county, its frames and its files are the shared fixtures of conftest.py; only the tests of the
+generator writing files (the same bytes again, `cardcheck demo`) write counties of their own.
 """
 
 from __future__ import annotations
@@ -18,10 +20,8 @@ from cardcheck.config import load_config
 from cardcheck.demo import build, write_demo
 from cardcheck.demo.files import FILES
 from cardcheck.demo.score import score
-from cardcheck.demo.write import canonical, write_all
 from cardcheck.errors import CardcheckError
 from cardcheck.normalize.cards import luhn_ok
-from cardcheck.normalize.derive import derive
 from cardcheck.normalize.ids import id_status
 
 N, SEED = 400, 3
@@ -30,28 +30,23 @@ RULES = [f"C0{i}" for i in range(1, 9)] + [f"P0{i}" for i in range(1, 7)] + [
 
 
 @pytest.fixture(scope="module")
-def demo():
-    return build(N, SEED)
+def demo(demo_build):
+    return demo_build(N, SEED)
 
 
 @pytest.fixture(scope="module")
-def frames(demo):
-    config = load_config()
-    return {k: derive(k, df, config) for k, df in canonical(demo).items()}
+def frames(demo_frames):
+    return demo_frames(N, SEED)[0]
 
 
 @pytest.fixture(scope="module")
-def messy(tmp_path_factory, demo) -> Path:
-    out = tmp_path_factory.mktemp("messy")
-    write_all(demo, out, clean=False)
-    return out
+def messy(demo_county) -> Path:
+    return demo_county(N, SEED)
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory, demo) -> Path:
-    out = tmp_path_factory.mktemp("clean")
-    write_all(demo, out, clean=True)
-    return out
+def clean(demo_county) -> Path:
+    return demo_county(N, SEED, clean=True)
 
 
 def inputs(folder: Path) -> dict[str, list[Path]]:
@@ -243,6 +238,7 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def test_same_seed_gives_the_same_bytes(tmp_path: Path, messy: Path) -> None:
+    # writes its own counties: the generator writing the same files again is what is tested
     write_demo(tmp_path / "again", households=N, seed=SEED)
     assert digest(tmp_path / "again") == digest(messy)
     write_demo(tmp_path / "other", households=N, seed=SEED + 1)
@@ -265,6 +261,7 @@ def test_a_county_too_small_to_plant_is_an_error() -> None:
 
 
 def test_cli_demo_writes_and_summarises(tmp_path: Path) -> None:
+    # its own county: `cardcheck demo` writing one is what is tested
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path / "d"), "--households", "300",
                                       "--seed", "5", "--clean"])
     assert result.exit_code == 0, result.output

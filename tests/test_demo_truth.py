@@ -8,6 +8,7 @@ by each seed's draws, so one seed that passes says little.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -19,36 +20,38 @@ from cardcheck.pipeline.run import run_check
 KEYS = ("household_id", "id_number", "card_no")
 COUNTIES = [(400, 11), (300, 7), (600, 23)]  # (households, seed); the first is also explained
 NAMES = re.compile(r"[\u4e00-\u9fff]+(?:、[\u4e00-\u9fff]+)+")  # 孙小、孙二 in a truth note
-_RUNS: dict[tuple[int, int], tuple[Path, pl.DataFrame, pl.DataFrame]] = {}
-
-
-def _run(tmp_path_factory: pytest.TempPathFactory, households: int, seed: int
-         ) -> tuple[Path, pl.DataFrame, pl.DataFrame]:
-    """The demo county written in its messy shapes and checked from its files (once each)."""
-    from cardcheck.demo import write_demo
-
-    if (households, seed) not in _RUNS:
-        folder = tmp_path_factory.mktemp(f"demo{households}_{seed}")
-        write_demo(folder, households=households, seed=seed, clean=False)
-        out = folder / "out"
-        code = run_check(CheckOptions(roll=None, accounts=None, payments=[], out=out,
-                                      inputs=folder, quiet=True, excel=False))
-        assert code == 0
-        findings = pl.read_csv(out / "findings.csv", infer_schema=False)
-        truth = pl.read_csv(folder / "truth.csv", infer_schema=False)
-        _RUNS[households, seed] = folder, findings, truth
-    return _RUNS[households, seed]
-
-
-@pytest.fixture(scope="module", params=COUNTIES, ids=[f"{n}-seed{s}" for n, s in COUNTIES])
-def county(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> tuple[Path, pl.DataFrame, pl.DataFrame]:
-    return _run(tmp_path_factory, *request.param)
+Checked = tuple[Path, pl.DataFrame, pl.DataFrame]  # (run's output folder, findings, truth)
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFrame, pl.DataFrame]:
-    return _run(tmp_path_factory, *COUNTIES[0])
+def checked(demo_county, tmp_path_factory: pytest.TempPathFactory) -> Callable[[int, int], Checked]:
+    """`checked(households, seed)`: the shared demo county in its messy shapes, checked from its
+    files into a folder of its own (once each)."""
+    runs: dict[tuple[int, int], Checked] = {}
+
+    def run(households: int, seed: int) -> Checked:
+        if (households, seed) not in runs:
+            folder = demo_county(households, seed)
+            out = tmp_path_factory.mktemp(f"checked{households}_{seed}")
+            code = run_check(CheckOptions(roll=None, accounts=None, payments=[], out=out,
+                                          inputs=folder, quiet=True, excel=False))
+            assert code == 0
+            findings = pl.read_csv(out / "findings.csv", infer_schema=False)
+            truth = pl.read_csv(folder / "truth.csv", infer_schema=False)
+            runs[households, seed] = out, findings, truth
+        return runs[households, seed]
+
+    return run
+
+
+@pytest.fixture(scope="module", params=COUNTIES, ids=[f"{n}-seed{s}" for n, s in COUNTIES])
+def county(request: pytest.FixtureRequest, checked: Callable[[int, int], Checked]) -> Checked:
+    return checked(*request.param)
+
+
+@pytest.fixture(scope="module")
+def demo_run(checked: Callable[[int, int], Checked]) -> Checked:
+    return checked(*COUNTIES[0])
 
 
 def matches(findings: pl.DataFrame, row: dict[str, str | None]) -> pl.DataFrame:
@@ -124,22 +127,22 @@ def test_several_people_on_one_card_are_planted_and_named(county) -> None:
 def test_counts_add_up_for_every_demo_file(demo_run) -> None:
     import json
 
-    folder, _, _ = demo_run
-    manifest = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
+    out, _, _ = demo_run
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     counts = manifest["counts"]
     assert len(counts) == 12  # roll, accounts, payments, transactions, 7 lists, other roll
     for c in counts:
         assert c["read"] == c["loaded"] + c["rejected"] + c["skipped"], c
         assert c["loaded"] > 0, c
-    rejects = pl.read_csv(folder / "out" / "rejects.csv", infer_schema=False)
+    rejects = pl.read_csv(out / "rejects.csv", infer_schema=False)
     assert rejects.height == sum(c["rejected"] + c.get("dropped", 0) for c in counts)
 
 
 def test_rule_totals_reconcile_with_findings_file(demo_run) -> None:
     import json
 
-    folder, findings, _ = demo_run
-    manifest = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
+    out, findings, _ = demo_run
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     per_rule = {r["code"]: (r["count"], r["amount"]) for r in manifest["rules"]
                 if r["status"] == "ran"}
     from_file = (findings.with_columns(pl.col("amount").cast(pl.Int64).fill_null(0))
@@ -154,10 +157,10 @@ def test_explain_works_on_a_finding_of_each_rule(demo_run) -> None:
 
     from cardcheck.cli import app
 
-    folder, findings, _ = demo_run
+    out, findings, _ = demo_run
     firsts = findings.group_by("rule").agg(pl.col("finding_id").min()).sort("rule")
     assert firsts.height >= 23
     for rule, finding_id in firsts.iter_rows():
-        result = CliRunner().invoke(app, ["explain", finding_id, "--out", str(folder / "out")])
+        result = CliRunner().invoke(app, ["explain", finding_id, "--out", str(out)])
         assert result.exit_code == 0, (rule, result.output)
         assert rule in result.output and finding_id in result.output, (rule, result.output[:300])

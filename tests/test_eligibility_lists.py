@@ -379,11 +379,10 @@ def test_a_spouse_by_the_roll_relation_as_written(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("seed", [3, 7, 11])
-def test_demo_relatives_on_the_lists_at_small_size(seed: int) -> None:
+def test_demo_relatives_on_the_lists_at_small_size(seed: int, demo_frames) -> None:
     """The demo's spouses and sons on the payroll and business lists, planted and look-alike,
     at the smallest county and several seeds: every planted case found, no look-alike flagged,
     nothing else found by E01–E05."""
-    from cardcheck.demo import demo_frames
     from cardcheck.demo.score import score
 
     data, truth = demo_frames(households=300, seed=seed)

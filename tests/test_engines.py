@@ -16,7 +16,8 @@ COLUMNS = ["finding_id", "rule", "household_id", "id_number", "card_no", "fund",
 
 
 @pytest.fixture(scope="module")
-def demo_frames(demo_county) -> dict[str, pl.DataFrame]:
+def read_frames(demo_county) -> dict[str, pl.DataFrame]:
+    """The demo county 300/5 as read from its files (the conftest's demo_frames are in memory)."""
     from cardcheck.ingest import load_inputs
     from cardcheck.pipeline.options import read_inputs_file
 
@@ -24,8 +25,8 @@ def demo_frames(demo_county) -> dict[str, pl.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def on_polars(demo_frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    result = run_rules(demo_frames, load_config())
+def on_polars(read_frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    result = run_rules(read_frames, load_config())
     assert result.findings.height > 0
     return result.findings.select(COLUMNS).sort(COLUMNS, nulls_last=True)
 
@@ -35,20 +36,20 @@ def on(engine: str, frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
     return result.findings.select(COLUMNS).sort(COLUMNS, nulls_last=True)
 
 
-def test_duckdb_gives_the_same_findings(demo_frames, on_polars) -> None:
+def test_duckdb_gives_the_same_findings(read_frames, on_polars) -> None:
     from polars.testing import assert_frame_equal
 
-    assert_frame_equal(on("duckdb", demo_frames), on_polars)
+    assert_frame_equal(on("duckdb", read_frames), on_polars)
 
 
 @pytest.mark.spark
-def test_spark_gives_the_same_findings(demo_frames, on_polars) -> None:
+def test_spark_gives_the_same_findings(read_frames, on_polars) -> None:
     pytest.importorskip("pyspark")
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java on the PATH")
     from polars.testing import assert_frame_equal
 
-    assert_frame_equal(on("spark", demo_frames), on_polars)
+    assert_frame_equal(on("spark", read_frames), on_polars)
 
 
 @pytest.mark.parametrize("engine", ["polars", "duckdb"])

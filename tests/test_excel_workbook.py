@@ -4,7 +4,6 @@ row continuation, and the report settings' validation."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import re
 import stat
@@ -17,7 +16,7 @@ import fastexcel
 import polars as pl
 import pytest
 
-from cardcheck.config import load_config
+from cardcheck.config import config_with, load_config
 from cardcheck.errors import ConfigError
 from cardcheck.example import CARDS, HYPERLINK, IDS, example_findings, example_run
 from cardcheck.outputs.write import write_outputs
@@ -229,24 +228,20 @@ def test_no_excel_option(tmp_path: Path) -> None:
     ({"statuses": ["a", "b"]}, "report.statuses: expected four different texts"),
 ])
 def test_report_settings_errors_name_the_key(patch: dict, message: str) -> None:
-    from cardcheck.config import _merge
-
-    config = load_config()
-    bad = dataclasses.replace(config, report=_merge(config.report, patch))
+    bad = config_with({"report": patch})
     with pytest.raises(ConfigError, match=re.escape(message)):
         report_spec(bad)
 
 
 def test_cards_csv_follows_a_renamed_table2(tmp_path: Path) -> None:
-    from cardcheck.config import _merge
     from cardcheck.example import example_frames
     from cardcheck.report import tables as T
     from cardcheck.report.book import cards_csv_path, write_cards_csv
 
     config = load_config()
-    renamed = dataclasses.replace(config, report=_merge(config.report, {"sheets": {"t2": {
+    renamed = config_with({"report": {"sheets": {"t2": {
         "name": "核对表 <卡>", "columns": [["card_no", "卡号"], ["paid", "金额"],
-                                         ["holder_name", "金额"]]}}}))
+                                         ["holder_name", "金额"]]}}}})
     spec = report_spec(renamed)
     path = cards_csv_path(tmp_path / "book.xlsx", spec)
     assert path == tmp_path / "核对表_卡__全部卡片.csv"

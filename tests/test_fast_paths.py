@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cardcheck.config import load_config
-from cardcheck.ingest.values import FAST, Fast, Staged, _by_unique, _reader
+from cardcheck.ingest.values import FAST, Fast, Staged, column_reader, read_column
 from cardcheck.normalize.cards import clean_card
 from cardcheck.normalize.dates import OUT_OF_RANGE, UNREADABLE, parse_date, parse_datetime
 from cardcheck.normalize.ids import check_digit, normalise_ids
@@ -21,8 +21,8 @@ MONEY = Fast(PLAIN_YUAN, plain_fen)
 def both(values: list[str | None], parser, fast: Fast) -> tuple[list, list]:
     """(value, problem) per cell via the fast path, and via the full parser alone."""
     df = pl.DataFrame({"x": values}, schema={"x": pl.String})
-    got = _by_unique(df, "x", parser, fast)
-    want = _by_unique(df, "x", parser)
+    got = read_column(df, "x", parser, fast)
+    want = read_column(df, "x", parser)
     return (got.select("__v_x", "__p_x").rows(), want.select("__v_x", "__p_x").rows())
 
 
@@ -81,12 +81,12 @@ MESSY_DATES = ["2023/4/15", "2023年4月15日", "20230415", "2023.04.15", "2023-
 def test_staged_readers_equal_the_one_expression_parsers(column: str) -> None:
     """Dates and times are read the slow way in two steps (value, then its problem); the result
     is what parse_date / parse_datetime give as one expression, problem for problem."""
-    parser, _, _ = _reader(column, "roll", load_config(), {}, [column])
+    parser, _, _ = column_reader(column, "roll", load_config(), {}, [column])
     assert isinstance(parser, Staged)
     one = parse_datetime if column == "txn_time" else parse_date
     df = pl.DataFrame({"x": MESSY_DATES}, schema={"x": pl.String})
-    got = _by_unique(df, "x", parser).select("__v_x", "__p_x").rows()
-    want = _by_unique(df, "x", one).select("__v_x", "__p_x").rows()
+    got = read_column(df, "x", parser).select("__v_x", "__p_x").rows()
+    want = read_column(df, "x", one).select("__v_x", "__p_x").rows()
     assert got == want
     assert {p for _, p in got} >= {None, UNREADABLE, OUT_OF_RANGE}
     assert sum(v is not None for v, _ in got) >= 8

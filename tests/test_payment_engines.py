@@ -15,7 +15,6 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cardcheck.config import load_config
-from cardcheck.demo import demo_frames
 from cardcheck.demo.score import score
 from cardcheck.engines import DuckDBEngine, Engine
 from cardcheck.engines.runner import run_rules
@@ -26,7 +25,7 @@ CONFIG = load_config()
 
 
 @pytest.fixture(scope="module")
-def county() -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def county(demo_frames) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     frames, truth = demo_frames(households=400, seed=11)
     result = run_rules(frames, CONFIG, engine=Engine(), select=CODES)
     assert {r.code: r.status for r in result.runs} == dict.fromkeys(CODES, "ran")

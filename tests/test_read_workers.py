@@ -9,7 +9,6 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cardcheck.config import load_config
-from cardcheck.demo import write_demo
 from cardcheck.errors import InputError
 from cardcheck.ingest import checks, load_inputs
 from cardcheck.pipeline.options import read_inputs_file
@@ -41,11 +40,10 @@ def test_a_province_is_read_one_file_at_a_time(tmp_path: Path, monkeypatch) -> N
 
 
 @pytest.fixture(scope="module")
-def messy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
-    root = tmp_path_factory.mktemp("messy")
-    write_demo(root, households=300, seed=11, clean=False)
-    paths = read_inputs_file(root)
-    extra = root / "deaths_extra.csv"  # a second file of one kind, with a row to reject
+def messy(tmp_path_factory: pytest.TempPathFactory, demo_county) -> dict[str, list[Path]]:
+    paths = read_inputs_file(demo_county(300, 11))
+    # a second file of one kind, with a row to reject (beside, not in, the shared county)
+    extra = tmp_path_factory.mktemp("extra") / "deaths_extra.csv"
     extra.write_text("姓名,身份证号,死亡日期\n张三,110101195001010019,2023-04-10\n"
                      "李四,110101195201010028,不详\n", encoding="utf-8")
     return {**paths, "deaths": [*paths.get("deaths", []), extra]}

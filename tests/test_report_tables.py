@@ -13,7 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cardcheck.config import load_config
-from cardcheck.example import CARDS, _accounts, _payments, _roll, example_findings
+from cardcheck.example import CARDS, example_findings, example_rows
 from cardcheck.report import tables as T
 from cardcheck.report.spec import report_spec
 from cardcheck.rules.cases import frames as case_frames
@@ -29,8 +29,8 @@ def frames() -> dict[str, pl.DataFrame]:
         {"pay_date": "2023-02-08", "card_no": None, "account_name": "吴十", "amount": 2500,
          "memo": "代发", "batch": "B2"},
     ]
-    return case_frames({"roll": _roll(), "accounts": _accounts(),
-                        "payments": _payments() + extra}, load_config())
+    rows = example_rows()
+    return case_frames({**rows, "payments": rows["payments"] + extra}, load_config())
 
 
 def test_card_payments_one_row_per_card_and_one_without(frames) -> None:

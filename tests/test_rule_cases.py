@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 import yaml
 
-from cardcheck.config import _merge, _validate, load_config
+from cardcheck.config import Config, config_with, load_config
 from cardcheck.engines import make_engine
 from cardcheck.engines.runner import run_rules
 from cardcheck.rules import catalogue
@@ -37,27 +37,8 @@ def _cases() -> list[Any]:
     return out
 
 
-def _config(overrides: dict[str, Any] | None):
-    if not overrides:
-        return BASE
-    import dataclasses
-
-    raw = {
-        "tables": {k: {"required": list(v.required), "columns": {c: list(a) for c, a in v.columns.items()}}
-                   for k, v in BASE.tables.items()},
-        "funds": {f.name: {"level": f.level, "variants": list(f.variants), "memo": list(f.memo),
-                           "deadline_day": f.deadline_day, "one_off": f.one_off, "family": f.family}
-                  for f in BASE.funds.values()},
-        "generic_memos": list(BASE.generic_memos),
-        "exclusive_pairs": [list(p) for p in BASE.exclusive_pairs],
-        "rules": BASE.rules,
-        "lists": {k: {"code": s.code, "name": s.name, "severity": s.severity, "excludes": list(s.excludes),
-                      "window": {"from": s.window_from, "from_offset_months": s.from_offset_months,
-                                 "to": s.window_to}, "standing": s.standing,
-                      "match": dict(s.match), "detail": s.detail}
-                  for k, s in BASE.lists.items()},
-    }
-    return dataclasses.replace(_validate(_merge(raw, overrides), "case config"))
+def _config(overrides: dict[str, Any] | None) -> Config:
+    return config_with(overrides, "case config") if overrides else BASE
 
 
 def _normal(value: Any) -> Any:

@@ -25,7 +25,6 @@ import pytest
 import yaml
 
 from cardcheck.config import Config, load_config
-from cardcheck.demo import demo_frames
 from cardcheck.engines.runner import run_rules
 from cardcheck.model import SCHEMAS
 from cardcheck.normalize.derive import NAME_KEYS
@@ -91,7 +90,7 @@ def needs_only(frames: dict[str, pl.DataFrame], rule: Rule) -> dict[str, pl.Data
 
 
 @pytest.fixture(scope="module")
-def county() -> dict[str, pl.DataFrame]:
+def county(demo_frames) -> dict[str, pl.DataFrame]:
     frames, _ = demo_frames(households=300, seed=5)
     return frames
 

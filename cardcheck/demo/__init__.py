@@ -7,7 +7,8 @@ neighbouring county's roll into `out`, with `inputs.yaml` (which file is which, 
 `cardcheck check --inputs out`) and `truth.csv` (every planted case and look-alike). Without
 `clean` the files come in the shapes real exports have (GBK CSV with a title, totals and footer,
 an XLSX account master with spaced card numbers, mixed date formats …); every messy value still
-decodes to the truth. `demo_frames()` gives the same county as canonical frames, for tests.
+decodes to the truth. `demo_frames()` gives the same county as canonical frames, for tests
+(`canonical_frames(build(...))` for a county already built).
 
 Generation is whole-column (numpy + polars); only the planted cases (a few dozen) are placed one by
 one. The same seed gives the same bytes. Shapes too rare for a small county are planted on purpose
@@ -109,9 +110,14 @@ def demo_frames(households: int = 2000, seed: int = 7) -> tuple[dict[str, pl.Dat
     """The county as canonical frames (what the readers produce from its files) and the truth."""
 
     demo = build(households, seed)
+    return canonical_frames(demo), demo.truth
+
+
+def canonical_frames(demo: Demo) -> dict[str, pl.DataFrame]:
+    """The county `build` made as canonical frames, with the columns the readers derive (what
+    they produce from its files)."""
     config = load_config()
-    frames = {k: derive(k, df, config) for k, df in canonical(demo).items()}
-    return frames, demo.truth
+    return {k: derive(k, df, config) for k, df in canonical(demo).items()}
 
 
 def summary(demo: Demo, out: Path, files: dict[str, int], write_s: float, clean: bool) -> str:

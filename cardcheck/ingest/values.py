@@ -103,10 +103,12 @@ Parser = Callable[[pl.Expr], tuple[pl.Expr, pl.Expr | None]] | Staged
 Step = Callable[[pl.LazyFrame], pl.LazyFrame]
 
 
-def _by_unique(df: pl.DataFrame, col: str,
-               parser: Parser,
-               fast: Fast | None = None, extra: tuple[str, ...] = ()) -> pl.DataFrame:
-    """`df` with __v_col and __p_col (one column read on its own; see `_reading`)."""
+def read_column(df: pl.DataFrame, col: str, parser: Parser, fast: Fast | None = None,
+                extra: tuple[str, ...] = ()) -> pl.DataFrame:
+    """`df` with `col` read on its own as `normalise` reads it: __v_<col> its value, __p_<col>
+    its reject reason (null when it loads). `parser` and `fast` as `column_reader` gives them
+    (without `fast`, every cell takes the full parser, once per distinct value; see
+    `_reading`)."""
     df, counts = _with_easy(df, {col: (fast, extra)} if fast else {})
     return _reading(df, col, parser, fast, extra, counts.get(col))(df.lazy()).collect()
 
@@ -191,10 +193,12 @@ def _parse_distinct(rows: pl.LazyFrame, col: str, extra: tuple[str, ...],
                                  ).collect()
 
 
-def _reader(col: str, kind: str, config: Config, units: dict[str, str], columns: list[str],
-            codes: dict[str, dict[str, tuple[str, ...]]] | None = None, header: str = ""
-            ) -> tuple[Parser, Fast | None, tuple[str, ...]]:
-    """(full parser, fast path, extra key columns) of a column, by what it holds."""
+def column_reader(col: str, kind: str, config: Config, units: dict[str, str],
+                  columns: list[str], codes: dict[str, dict[str, tuple[str, ...]]] | None = None,
+                  header: str = "") -> tuple[Parser, Fast | None, tuple[str, ...]]:
+    """(full parser, fast path, extra key columns) of the canonical column `col` of a `kind`
+    file, by what it holds: `units` its money units, `columns` the file's columns, `codes` the
+    table's coded values and `header` the column's header as written (direction codes)."""
     if col in CARD_COLUMNS:
         num = f"__num_{col}" if f"__num_{col}" in columns else None
         return (lambda e: (clean_card(e), card_problem(e, pl.col(num) if num else None)),
@@ -277,7 +281,7 @@ def normalise(df: pl.DataFrame, kind: str, config: Config, headers: dict[str, st
             headers = {**headers, "txn_time": headers.get("txn_date", "txn_date")}
         elif "txn_date" in headers:
             headers = {**headers, "txn_time": f"{headers['txn_date']}/{headers['txn_time']}"}
-    readers = {col: _reader(col, kind, config, units, df.columns, codes, headers.get(col, ""))
+    readers = {col: column_reader(col, kind, config, units, df.columns, codes, headers.get(col, ""))
                for col in cols if col not in ID_COLUMNS}  # IDs are read below
     df, counts = _with_easy(df, {c: (f, e) for c, (_, f, e) in readers.items() if f is not None})
     lf = df.lazy()

@@ -1,8 +1,9 @@
 """What a rule is, the findings schema every rule returns, and helpers rules share.
 
 A rule is one small unit: a fixed code (C01 …, never reused), a Chinese name, a severity, the
-canonical tables and columns it needs, its settings with defaults (overridable in
-configs/rules.yaml), and a pure function from narwhals LazyFrames to a findings LazyFrame.
+canonical tables and columns it needs, and a pure function from narwhals LazyFrames to a findings
+LazyFrame. Its settings and their defaults are in configs/rules.yaml under its code, the one place
+they are declared; the rule reads them from ctx.params.
 Rules never call an engine directly, so the same catalogue runs on polars, DuckDB and Spark.
 
 Writing rules that agree on every engine:
@@ -22,7 +23,6 @@ from typing import Any
 import narwhals.stable.v2 as nw
 
 from cardcheck.config import Config
-from cardcheck.errors import ConfigError
 from cardcheck.model import FINDINGS, ID_USABLE
 
 NW_TYPES = {"String": nw.String(), "Int32": nw.Int32(), "Int64": nw.Int64(), "Boolean": nw.Boolean()}
@@ -85,7 +85,6 @@ class Rule:
     needs: dict[str, tuple[str, ...]]
     check: Callable[[Context], nw.LazyFrame]
     doc: str = ""  # what it finds, why it matters, a known false positive
-    defaults: dict[str, Any] = field(default_factory=dict)
     optional: tuple[str, ...] = ()  # tables the rule uses when present but can do without
     # table -> columns the rule also reads when they are there: a file without them leaves them
     # null and the rule still runs (place, names, months …). `needs` and `uses` together list
@@ -96,23 +95,9 @@ class Rule:
     prepare: Callable[[Mapping[str, Any]], tuple[dict[str, Any], str]] | None = None
 
     def params(self, config: Config) -> dict[str, Any]:
-        """Defaults overlaid with configs/rules.yaml; unknown or mistyped settings are errors."""
-        given = config.rule_params(self.code)
-        out = dict(self.defaults)
-        for key, value in given.items():
-            if key in ("enabled", "severity"):
-                continue
-            if key not in self.defaults:
-                known = ", ".join(sorted(self.defaults)) or "none"
-                raise ConfigError(f"rules.{self.code}.{key}: unknown setting (known: {known})")
-            want = type(self.defaults[key])
-            ok = isinstance(value, want) or (want is float and isinstance(value, int))
-            if not ok or isinstance(value, bool) != isinstance(self.defaults[key], bool):
-                raise ConfigError(
-                    f"rules.{self.code}.{key}: expected {want.__name__}, got {value!r}"
-                )
-            out[key] = value
-        return out
+        """Its settings: configs/rules.yaml under its code, a user's values over them (checked
+        against the shipped ones when the config loaded, cardcheck/config.py)."""
+        return config.rule_settings(self.code)
 
     def enabled(self, config: Config) -> bool:
         return bool(config.rule_params(self.code).get("enabled", True))

@@ -152,5 +152,4 @@ RULE = Rule(
           "payments": ("id_number", "pay_date", "memo")},
     check=check,
     doc=__doc__ or "",
-    defaults={"max_cards_per_household": 1},
 )

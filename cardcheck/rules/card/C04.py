@@ -148,6 +148,5 @@ RULE = Rule(
           "payments": ("pay_date",), "officials": ("id_number", "name", "position")},
     check=check,
     doc=__doc__ or "",
-    defaults={"min_households": 3, "hubs": ["holder", "agent", "phone", "address"]},
     optional=("officials",),
 )

@@ -166,6 +166,4 @@ RULE = Rule(
     uses={"roll": ("household_id", "id_number", "name", "relation", *PLACE)},
     check=check,
     doc=__doc__ or "",
-    defaults={"max_period_gap_months": 3, "require_period": True,
-              "period_words": ["季度", "上半年", "下半年"]},
 )

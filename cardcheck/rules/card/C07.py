@@ -98,5 +98,4 @@ RULE = Rule(
           "transactions": ("counterparty_name",), "payments": ("pay_date",)},
     check=check,
     doc=__doc__ or "",
-    defaults={"min_households": 3, "min_share": 0.5},
 )

@@ -76,5 +76,4 @@ RULE = Rule(
     uses={"roll": ("id_number", "name", "relation", *PLACE), "payments": ("pay_date",)},
     check=check,
     doc=__doc__ or "",
-    defaults={"min_idle_months": 6},
 )

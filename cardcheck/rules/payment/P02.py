@@ -81,5 +81,4 @@ RULE = Rule(
           "payments": PAID_BY},
     check=check,
     doc=__doc__ or "",
-    defaults={"cover_min_share": 0.5},
 )

@@ -82,5 +82,4 @@ RULE = Rule(
     uses={"roll": (*ROLL_ENTRY, "id_number", "card_no"), "payments": PAID_BY},
     check=check,
     doc=__doc__ or "",
-    defaults={"tolerance_fen": 0},
 )

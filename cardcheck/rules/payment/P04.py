@@ -63,5 +63,4 @@ RULE = Rule(
     uses={"roll": (*ROLL_ENTRY, "id_number", "monthly_amount"), "payments": PAID_BY},
     check=check,
     doc=__doc__ or "",
-    defaults={"tolerance_fen": 0},
 )

@@ -64,5 +64,4 @@ RULE = Rule(
     uses={"roll": (*ROLL_ENTRY, "id_number"), "payments": PAID_BY},
     check=check,
     doc=__doc__ or "",
-    defaults={"max_days_late": 30},
 )
