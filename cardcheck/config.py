@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from cardcheck import yamlsafe
 from cardcheck.errors import ConfigError
 
 DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", "tables.yaml",
@@ -122,13 +123,9 @@ class Config:
         return dict(self.rules.get(code, {}))
 
 
-# libyaml's safe loader when PyYAML has it (the defaults load 8× faster), else the Python one
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _read_yaml(path: Path | Any, label: str) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        data = yamlsafe.load(path.read_text(encoding="utf-8"), label)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
