@@ -16,9 +16,10 @@ import yaml
 
 from cardcheck import yamlsafe
 from cardcheck.errors import ConfigError
+from cardcheck.limits import Limits, validate_limits
 
 DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", "tables.yaml",
-                 "dates.yaml")
+                 "dates.yaml", "limits.yaml")
 LEVELS = ("household", "person")
 SEVERITIES = ("high", "medium", "low", "warning")
 MATCHES = ("person", "spouse", "household")  # whom a reference list's entry touches
@@ -110,6 +111,7 @@ class Config:
     sources: tuple[str, ...] = ()
     digest: str = ""
     layouts: dict[str, LayoutSpec] = field(default_factory=dict)  # bank text files
+    limits: Limits = field(default_factory=Limits)  # input sizes the readers accept
 
     @property
     def household_funds(self) -> list[str]:
@@ -486,8 +488,10 @@ def load_config(user_file: str | Path | None = None) -> Config:
         raw = _merge(raw, user)
         sources.append(str(path))
     layouts = raw.pop("layouts", None)  # a user's section, checked against the tables below
+    limits = raw.pop("limits", None)
     config = _validate(raw, label)
     config.layouts = validate_layouts(layouts, config.tables, label)
+    config.limits = validate_limits(limits, label)
     config.sources = tuple(sources)
     config.digest = hashlib.sha256("\n---\n".join(texts).encode()).hexdigest()
     return config
