@@ -244,6 +244,15 @@ def test_zip_limits_from_the_config(tmp_path: Path, key: str, found: str) -> Non
     assert f"名册.xlsx：{found}（limits.{key}）" in refused(tmp_path, *extra, roll=path)
 
 
+def test_shared_strings_declaring_billions(tmp_path: Path) -> None:
+    """calamine reserves room for the declared uniqueCount before reading a string."""
+    path = far_cell_xlsx(tmp_path / "名册.xlsx", "C2")
+    rewrite(path, lambda xml: re.sub(rb'uniqueCount="[0-9]+"', b'uniqueCount="2000000000"', xml),
+            "xl/sharedStrings.xml")
+    line = refused(tmp_path, roll=path)
+    assert "（共享字符串表 xl/sharedStrings.xml 声明有 2,000,000,000 个字符串，但它只有" in line
+
+
 def test_a_sheet_the_reader_cannot_load(tmp_path: Path) -> None:
     """A string index past the shared strings: calamine's error on loading the sheet is an
     input error naming the file and the sheet (it was a traceback, exit 3)."""

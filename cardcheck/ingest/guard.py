@@ -72,7 +72,7 @@ def read_file(path: Path, limits: Limits, most: int | None = None
     file that grows past the limit while it is read."""
     check_file(path, limits)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise InputError(f"{path}：文件不存在") from None
     except OSError as exc:

@@ -111,7 +111,7 @@ def check_xlsx(data: bytes, path: Path, limits: Limits) -> dict[str, SheetLayout
             sheet = sheet_of.get(info.filename)
             where = f"{path.name} 工作表“{sheet}”" if sheet else \
                 f"{path.name}（部件 {info.filename}）"
-            layout = scan_sheet(partial(_inflate, data, info, path), where, limits)
+            layout = scan_sheet(partial(_counted, data, info, path), where, limits)
             if sheet is not None:
                 layouts[sheet] = layout
     return layouts
@@ -160,6 +160,23 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, path: Path) -> Iterator[bytes]:
         yield piece
     if out != info.file_size or crc != info.CRC:
         raise damaged(path, f"部件 {info.filename} 的校验值不符")
+
+
+SST_COUNT = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?sst\b[^>]*?\buniqueCount\s*=\s*["\']([0-9]{1,20})')
+
+
+def _counted(data: bytes, info: zipfile.ZipInfo, path: Path) -> Iterator[bytes]:
+    """_inflate, and the shared strings' declared count held to what the part can hold:
+    calamine reserves room for uniqueCount strings before reading one (2,000,000,000 of them
+    aborted it), and a string takes at least 5 bytes (<si/>)."""
+    first = True
+    for piece in _inflate(data, info, path):
+        count = SST_COUNT.search(piece, 0, 65536) if first else None
+        if count and int(count.group(1)) > max(info.file_size // 5, 1024):
+            raise damaged(path, f"共享字符串表 {info.filename} 声明有 {int(count.group(1)):,} 个"
+                          f"字符串，但它只有 {info.file_size:,} 字节，压缩包被改动过")
+        first = False
+        yield piece
 
 
 def _deflated(raw: memoryview, path: Path, name: str) -> Iterator[bytes]:
