@@ -107,8 +107,10 @@ def check_xlsx(data: bytes, path: Path, limits: Limits) -> dict[str, SheetLayout
                                   for i in read if i.filename in wanted})
         sheet_of = {target: sheet for sheet, target in targets.items()}
         layouts = {}
-        for info in read:  # every part, not only the sheets found by name: none escapes
+        for info in read:  # every part of the workbook, not only the sheets found by name
             sheet = sheet_of.get(info.filename)
+            if sheet is None and not info.filename.startswith("xl/"):
+                continue  # docProps/, customXml/: calamine does not read them
             where = f"{path.name} 工作表“{sheet}”" if sheet else \
                 f"{path.name}（部件 {info.filename}）"
             layout = scan_sheet(partial(_counted, data, info, path), where, limits)
