@@ -15,10 +15,12 @@ from typing import Any
 
 import yaml
 
+from cardcheck import yamlsafe
 from cardcheck.errors import ConfigError
+from cardcheck.limits import Limits, validate_limits
 
 DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", "tables.yaml",
-                 "dates.yaml", "sampling.yaml")
+                 "dates.yaml", "sampling.yaml", "limits.yaml")
 LEVELS = ("household", "person")
 SEVERITIES = ("high", "medium", "low", "warning")
 MATCHES = ("person", "spouse", "household")  # whom a reference list's entry touches
@@ -112,6 +114,7 @@ class Config:
     sources: tuple[str, ...] = ()
     digest: str = ""
     layouts: dict[str, LayoutSpec] = field(default_factory=dict)  # bank text files
+    limits: Limits = field(default_factory=Limits)  # input sizes the readers accept
 
     @property
     def household_funds(self) -> list[str]:
@@ -131,13 +134,9 @@ class Config:
         return {k: v for k, v in self.rules.get(code, {}).items() if k not in SWITCHES}
 
 
-# libyaml's safe loader when PyYAML has it (the defaults load 8× faster), else the Python one
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _read_yaml(path: Path | Any, label: str) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+        data = yamlsafe.load(path.read_text(encoding="utf-8"), label)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -561,8 +560,10 @@ def _merged(raw: dict[str, Any], user: dict[str, Any], label: str, texts: list[s
         raw["tables"] = _merge_aliases(raw.get("tables", {}), user.pop("tables"), label)
     raw = _merge(raw, user)
     layouts = raw.pop("layouts", None)  # a user's section, checked against the tables below
+    limits = raw.pop("limits", None)
     config = _validate(raw, label, shipped_rules)
     config.layouts = validate_layouts(layouts, config.tables, label)
+    config.limits = validate_limits(limits, label)
     config.sources = sources
     config.digest = hashlib.sha256("\n---\n".join(texts).encode()).hexdigest()
     return config

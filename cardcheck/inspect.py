@@ -38,7 +38,7 @@ def guess_kind(path: Path, config: Config) -> str:
     specs = {kind: spec_for(kind, config) for kind in kinds}
     scorers = [scorer(spec) for spec in specs.values()]
     # read once: the delimiter and sheet order go by the best score of any kind
-    grid = open_grid(path, lambda row: max(score(row) for score in scorers))
+    grid = open_grid(path, lambda row: max(score(row) for score in scorers), config.limits)
     scores: dict[str, int] = {}
     for kind, spec in specs.items():
         best = 0

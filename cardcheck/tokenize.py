@@ -51,6 +51,9 @@ KEPT_TEXT = {"household_id", "source_file"}  # text columns not searched for num
 
 
 def read_key(path: Path) -> bytes:
+    if Path(path).exists() and not Path(path).is_file():  # a FIFO would block, /dev/zero not end
+        raise CardcheckError(f"--key-file {path}: not a regular file (a folder, a FIFO or a "
+                             "device); give the file that holds the key")
     try:
         key = Path(path).read_bytes().strip()
     except OSError as exc:

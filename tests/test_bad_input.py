@@ -383,7 +383,7 @@ def test_missing_or_unreadable_path(tmp_path: Path, name: str) -> None:
     if name == "folder":
         target.mkdir()
     message = error_of(tmp_path, accounts=target)
-    expected = "文件不存在" if name == "missing.csv" else "无法读取（Is a directory）"
+    expected = "文件不存在" if name == "missing.csv" else "是一个文件夹，不是文件；请给出文件夹里的某个文件"
     assert message == f"cardcheck: error: {target}：{expected}"
 
 

@@ -91,7 +91,7 @@ def load_file(path: Path, kind: str, config: Config) -> Loaded:
     table of the file whose header fits (each sheet of a workbook) is read and stacked."""
     path = Path(path)
     spec = spec_for(kind, config)
-    grid = layout_grid(path, kind, config) or open_grid(path, scorer(spec))
+    grid = layout_grid(path, kind, config) or open_grid(path, scorer(spec), config.limits)
     chosen, ignored = _tables(grid, spec, kind, path)
     frames, rejects, skipped, read, lines = [], [], [], 0, []
     for table, mapping in chosen:

@@ -24,6 +24,7 @@ import polars as pl
 
 from cardcheck.errors import InputError
 from cardcheck.ingest.counts import FileCounts
+from cardcheck.limits import MB, Limits
 
 NEEDED = {"roll": "救助对象名册", "accounts": "账户信息", "payments": "代发明细"}
 
@@ -66,11 +67,15 @@ def digest_read(path: Path) -> tuple[int, str] | None:
     return _READ.get(str(Path(path).resolve()))
 
 
-def same_files(paths: dict[str, list[Path]]) -> None:
+def same_files(paths: dict[str, list[Path]], limits: Limits | None = None) -> None:
     """InputError naming both places when two inputs have the same content (SHA-256). Only
-    files of equal size can be equal, so only those are hashed here."""
+    files of equal size can be equal, so only those are hashed here; not a FIFO or a device
+    (never hashed: the reader refuses them), nor a file past `limits.file_mb` (a sparse file of
+    terabytes would be read for nothing: the reader refuses it)."""
+    most = (limits or Limits()).file_mb * MB
     files = [(kind, Path(p), Path(p).stat().st_size)  # a missing file: the reader says so
              for kind, ps in paths.items() for p in ps if Path(p).is_file()]
+    files = [(kind, path, size) for kind, path, size in files if size <= most]
     sizes = Counter(size for _, _, size in files)
     seen: dict[str, tuple[str, Path]] = {}
     for kind, path, size in files:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import fnmatch
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -36,9 +35,11 @@ import polars as pl
 from cardcheck.config import Config, LayoutSpec, TableSpec
 from cardcheck.errors import InputError
 from cardcheck.ingest.checks import note_sha256
+from cardcheck.ingest.guard import check_lines, read_file
 from cardcheck.ingest.header import OPTIONAL_REQUIRED, _encoding_note, scorer
 from cardcheck.ingest.read import DELIMITERS, HEAD_LINE_CHARS, HEAD_ROWS, Grid, decode, sniff
 from cardcheck.ingest.values import DIRECTIONS
+from cardcheck.limits import Limits
 
 PREFIX_BYTES = 1 << 20  # read to decide whether a layout applies
 SAMPLE_LINES = 200  # lines a layout is tried on, or a shape judged by
@@ -66,12 +67,8 @@ def layout_grid(path: Path, kind: str, config: Config) -> Grid | None:
         return None
     layouts = [lay for lay in config.layouts.values() if lay.kind == kind]
     named = [lay for lay in layouts if lay.files and _matches(path.name, lay.files)]
-    try:
-        with open(path, "rb") as fh:
-            prefix = fh.read(PREFIX_BYTES)
-            whole = not fh.read(1)
-    except OSError:
-        return None
+    # a FIFO, a device, a file too large: refused here as the usual reader would
+    prefix, _, whole = read_file(path, config.limits, PREFIX_BYTES)
     if not prefix or prefix.isspace():
         return None
     fmt = sniff(prefix)
@@ -93,20 +90,20 @@ def layout_grid(path: Path, kind: str, config: Config) -> Grid | None:
     if named:
         _check_fit(named[0], text, encoding, path)
         note = f"{path.name}：按 {named[0].source} 中的布局“{named[0].name}”读取（files: 符合）"
-        return _grid(path, named[0], [note])
+        return _grid(path, named[0], [note], config.limits)
     if _has_header(text, spec):
         return None
     defaults = [lay for lay in layouts if not lay.files]
     if defaults:
         chosen = _default_layout(defaults, text, encoding, path)
         note = f"{path.name}：没有表头，按 {chosen.source} 中的布局“{chosen.name}”读取"
-        return _grid(path, chosen, [note])
+        return _grid(path, chosen, [note], config.limits)
     if not _bank_like(path, text):
         return None  # a table with an unknown header: the usual reader says what it lacks
     shape, why = by_shape(text, whole, kind, spec)
     if shape is None:
         raise InputError(_no_layout(path, kind, spec, text, encoding, why))
-    return _grid(path, shape, [_shape_note(path, kind, shape)])
+    return _grid(path, shape, [_shape_note(path, kind, shape)], config.limits)
 
 
 def _matches(name: str, globs: tuple[str, ...]) -> bool:
@@ -169,14 +166,10 @@ def _sample(text: str) -> list[str]:
 # ------------------------------------------------------------------------------ the grid
 
 
-def _grid(path: Path, layout: LayoutSpec, notes: list[str]) -> Grid:
-    try:
-        with open(path, "rb") as fh:
-            stat = os.fstat(fh.fileno())
-            data = fh.read()
-    except OSError as exc:
-        raise InputError(f"{path}：无法读取（{exc.strerror}）") from None
+def _grid(path: Path, layout: LayoutSpec, notes: list[str], limits: Limits) -> Grid:
+    data, stat, _ = read_file(path, limits)
     note_sha256(path, stat, data)
+    check_lines(data, path.name, limits)
     text, encoding = _decode(data, path, layout)
     lines, marks = _lines(text), _marks(layout, text, encoding, path)
     del text, data

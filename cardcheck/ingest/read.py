@@ -13,20 +13,22 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import fastexcel
 import polars as pl
-import xlrd
 
 from cardcheck.errors import InputError
 from cardcheck.ingest.checks import note_sha256
+from cardcheck.ingest.guard import check_lines, read_file
+from cardcheck.ingest.xls import check_xls
+from cardcheck.ingest.xlsx import SheetLayout, check_xlsx
+from cardcheck.limits import Limits, over_limit
 
 HEAD_ROWS = 20
 HEAD_LINE_CHARS = 65536
@@ -194,7 +196,7 @@ def _head_records(utf8: bytes, delimiter: str
 LONE_CR = re.compile(rb"\r(?!\n)")
 
 
-def read_text(data: bytes, path: Path, score: Scorer) -> Grid:
+def read_text(data: bytes, path: Path, score: Scorer, limits: Limits) -> Grid:
     utf8, encoding = decode(data, path)
     if b"\r" in utf8 and LONE_CR.search(utf8):  # old Mac line ends, alone or mixed with others
         utf8 = LONE_CR.sub(b"\n", utf8)
@@ -203,9 +205,25 @@ def read_text(data: bytes, path: Path, score: Scorer) -> Grid:
 
     def body(header_index: int) -> pl.DataFrame:
         first, last = spans[header_index] if header_index < len(spans) else (header_index,) * 2
+        _check_columns(utf8, first, best, path, limits)
         return _csv_body(utf8, best, header_index, first, last)
 
     return Grid("csv", encoding, head, body)
+
+
+def _check_columns(utf8: bytes, line: int, delimiter: str, path: Path, limits: Limits) -> None:
+    """InputError when the header line (0-based `line`), whose fields make the frame's columns,
+    has more than limits.columns fields (delimiters inside quotes counted too)."""
+    start = 0
+    for _ in range(line):
+        start = utf8.find(b"\n", start) + 1
+        if start == 0:
+            return
+    end = utf8.find(b"\n", start)
+    fields = utf8.count(delimiter.encode(), start, len(utf8) if end < 0 else end) + 1
+    if fields > limits.columns:
+        raise over_limit(path.name, f"第 {line + 1} 行（表头）有 {fields:,} 列", "columns",
+                         limits.columns)
 
 
 def _csv_body(data: bytes, delimiter: str, header_index: int, first: int | None = None,
@@ -297,116 +315,6 @@ def _frame(rows: list[list[str]], lines: list[int], width: int) -> pl.DataFrame:
 # ------------------------------------------------------------------------------ spreadsheets
 
 
-def _xlsx_sheet_xml(z: zipfile.ZipFile, sheet_name: str) -> str | None:
-    """The zip member holding a sheet's cells, from workbook.xml and its relationships."""
-    wb = z.read("xl/workbook.xml").decode("utf-8", "replace")
-    rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-    name = re.escape(_xml_escape(sheet_name))
-    m = re.search(rf'<sheet\b[^>]*name="{name}"[^>]*r:id="([^"]+)"', wb) or \
-        re.search(rf'<sheet\b[^>]*r:id="([^"]+)"[^>]*name="{name}"', wb)
-    if not m:
-        return None
-    rid = re.escape(m.group(1))
-    t = re.search(rf'<Relationship\b[^>]*Id="{rid}"[^>]*Target="([^"]+)"', rels) or \
-        re.search(rf'<Relationship\b[^>]*Target="([^"]+)"[^>]*Id="{rid}"', rels)
-    if not t:
-        return None
-    target = t.group(1).lstrip("/")
-    return target if target.startswith("xl/") else "xl/" + target
-
-
-def _xml_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
-        '"', "&quot;")
-
-
-VALUE_CELL = rb'<c r="([A-Z]+)(\d+)"[^>]*?(?<!/)>\s*<(?:v|is)>'
-MERGE = re.compile(rb'<mergeCell\b[^>]*\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
-
-
-def _col_index(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n - 1
-
-
-@dataclass
-class SheetLayout:
-    """Where calamine's grid starts in the sheet (it drops leading empty rows and columns) and
-    the merged ranges, 0-based and inclusive, in the grid's own coordinates."""
-
-    first_row: int = 0
-    first_col: int = 0
-    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # r1, r2, c1, c2
-
-
-def _xlsx_layout(data: bytes, sheet_name: str) -> SheetLayout:
-    """The first row (and, for a sheet with merged cells, the first column) holding a value,
-    and the merged ranges of one sheet of an XLSX. The sheet's XML is streamed: the merged
-    ranges follow its cells."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            target = _xlsx_sheet_xml(z, sheet_name)
-            if target is None:
-                return SheetLayout()
-            first_row: int | None = None
-            after: list[bytes] = []  # the XML after </sheetData>
-            carry = b""
-            with z.open(target) as fh:
-                while part := fh.read(1 << 20):
-                    chunk = carry + part
-                    if after:
-                        after.append(part)
-                        continue
-                    if first_row is None:
-                        hit = re.search(VALUE_CELL, chunk)
-                        if hit:
-                            first_row = int(hit.group(2)) - 1
-                    end = chunk.find(b"</sheetData>")
-                    if end >= 0:
-                        after.append(chunk[end:])
-                    carry = chunk[-200:]
-            ranges = [(_col_index(a), int(b) - 1, _col_index(c), int(d) - 1)
-                      for a, b, c, d in MERGE.findall(b"".join(after))]
-            if not ranges:
-                return SheetLayout(first_row or 0)
-            xml = z.read(target)
-            first_col = min((_col_index(m.group(1)) for m in re.finditer(VALUE_CELL, xml)),
-                            default=0)
-    except (KeyError, zipfile.BadZipFile):
-        return SheetLayout()
-    r0 = first_row or 0
-    return SheetLayout(r0, first_col, [(r1 - r0, r2 - r0, c1 - first_col, c2 - first_col)
-                                       for c1, r1, c2, r2 in ranges])
-
-
-MERGED_RECORD = re.compile(rb"\xe5\x00")
-
-
-def _xls_layouts(data: bytes) -> dict[str, SheetLayout]:
-    """Merged ranges and the first row and column with a value of each sheet of a legacy XLS
-    (calamine reads the cells but not the merged ranges; xlrd reads BIFF's MERGEDCELLS)."""
-    if not MERGED_RECORD.search(data):
-        return {}
-    try:
-        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True)
-    except Exception:  # noqa: BLE001 - xlrd's errors share no base class; calamine read it
-        return {}
-    out: dict[str, SheetLayout] = {}
-    for name in book.sheet_names():
-        sheet = book.sheet_by_name(name)
-        if not sheet.merged_cells:
-            continue
-        used = [(r, c) for r in range(sheet.nrows) for c in range(sheet.row_len(r))
-                if sheet.cell_type(r, c) not in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK)]
-        r0 = min((r for r, _ in used), default=0)
-        c0 = min((c for _, c in used), default=0)
-        out[name] = SheetLayout(r0, c0, [(r1 - r0, r2 - 1 - r0, c1 - c0, c2 - 1 - c0)
-                                         for r1, r2, c1, c2 in sheet.merged_cells])
-    return out
-
-
 def fill_merged(df: pl.DataFrame, merged: list[tuple[int, int, int, int]]) -> pl.DataFrame:
     """Every cell of a merged range given the range's value (Excel keeps it in the top-left
     cell only), for a frame of the sheet's cells c0, c1 … from its first row (the first rows
@@ -438,26 +346,28 @@ def fill_merged(df: pl.DataFrame, merged: list[tuple[int, int, int, int]]) -> pl
     return df.with_columns(out)
 
 
-def read_excel(data: bytes, path: Path, fmt: str, score: Scorer) -> Grid:
+def read_excel(data: bytes, path: Path, fmt: str, score: Scorer, limits: Limits) -> Grid:
+    # before calamine sees the file: its zip, and how far each sheet's cells reach
+    layouts = check_xlsx(data, path, limits) if fmt == "xlsx" else check_xls(data, path, limits)
     try:
         reader = fastexcel.read_excel(data)
-    except Exception as exc:  # noqa: BLE001 - calamine's errors share no base class
+    except BaseException as exc:  # calamine's errors, and its panics (pyo3's PanicException)
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
         text = str(exc)
         if re.search(r"(?i)password|encrypt", text):
             raise InputError(PASSWORD.format(name=path.name)) from None
-        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        raise InputError(f"{path.name}：无法作为 Excel 文件打开（{first}）") from None
-    xls = _xls_layouts(data) if fmt == "xls" else {}
+        raise InputError(f"{path.name}：无法作为 Excel 文件打开（{_first_line(exc)}）") from None
     tables: list[Table] = []
     ignored: list[tuple[str, str]] = []
     for name in reader.sheet_names:
-        sheet = reader.load_sheet(name, header_row=None, dtypes="string", n_rows=HEAD_ROWS)
+        sheet = _load(reader, name, path, header_row=None, dtypes="string", n_rows=HEAD_ROWS)
         if sheet.visible != "visible":
             ignored.append((name, "隐藏的工作表，未读取"))
             continue
-        layout = _xlsx_layout(data, name) if fmt == "xlsx" else xls.get(name, SheetLayout())
+        layout = layouts.get(name, SheetLayout())
         head_frame = fill_merged(sheet.to_polars(), layout.merged)
-        tables.append(_sheet_table(reader, name, layout, _rows_of(head_frame)))
+        tables.append(_sheet_table(reader, path, name, layout, _rows_of(head_frame)))
     if not tables:
         if ignored:
             raise InputError(f"{path.name}：工作簿中只有隐藏的工作表（"
@@ -470,11 +380,30 @@ def read_excel(data: bytes, path: Path, fmt: str, score: Scorer) -> Grid:
     return grid
 
 
-def _sheet_table(reader, name: str, layout: SheetLayout, head: list[list[str]]) -> Table:
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _load(reader: fastexcel.ExcelReader, name: str, path: Path, **options: Any
+          ) -> fastexcel.ExcelSheet:
+    """One sheet read by calamine; a sheet it cannot read (its XML damaged, a string it does
+    not find) is an InputError naming the file and the sheet, not a traceback."""
+    try:
+        return reader.load_sheet(name, **options)
+    except BaseException as exc:  # a panic in calamine is a BaseException (pyo3's PanicException)
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
+        raise InputError(f"{path.name} 工作表“{name}”：无法读取，Excel 文件可能已损坏"
+                         f"（{_first_line(exc)}），请在 Excel 中打开后另存再试") from None
+
+
+def _sheet_table(reader: fastexcel.ExcelReader, path: Path, name: str, layout: SheetLayout, head: list[list[str]]
+                 ) -> Table:
     offset = layout.first_row
 
     def body(header_index: int) -> pl.DataFrame:
-        df = reader.load_sheet(name, header_row=None, dtypes="string").to_polars()
+        df = _load(reader, name, path, header_row=None, dtypes="string").to_polars()
         df = df.rename({c: f"c{i}" for i, c in enumerate(df.columns)})
         df = fill_merged(df, layout.merged)
         return df.with_row_index("__line", offset=offset + 1).slice(header_index + 1).with_columns(
@@ -487,8 +416,8 @@ def _sheet_table(reader, name: str, layout: SheetLayout, head: list[list[str]]) 
             return {}
         # one pass over the sheet for all columns (a pass per column cost 4× as much); text
         # cells cannot be booleans and come back null; to_polars needs no pyarrow
-        sheet = reader.load_sheet(name, header_row=None, dtypes="boolean",
-                                  use_columns=list(columns)).to_polars()
+        sheet = _load(reader, name, path, header_row=None, dtypes="boolean",
+                      use_columns=list(columns)).to_polars()
         flags = sheet.rename({c: f"c{i}" for i, c in zip(columns, sheet.columns, strict=True)})
         flags = flags.with_columns(pl.all().is_not_null().cast(pl.String).replace("false", None))
         flags = fill_merged(_widen(flags, columns), layout.merged)
@@ -513,20 +442,38 @@ def _rows_of(df: pl.DataFrame) -> list[list[str]]:
 # ------------------------------------------------------------------------------ HTML tables
 
 
+class _TooBig(Exception):
+    """A web page past a limit: (what was found, the limit's key)."""
+
+
 class _Tables(HTMLParser):
     """The rows of every <table>, with rowspan and colspan cells repeated over the rows and
-    columns they span (as Excel shows a merged cell's value when it opens the page)."""
+    columns they span (as Excel shows a merged cell's value when it opens the page). Within
+    `limits`: the cells made (spans repeated) and tables open inside tables are counted as
+    they come, so a colspan bomb stops at the limit, not at the end of memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits) -> None:
         super().__init__(convert_charrefs=True)
+        self.limits = limits
         self.tables: list[list[list[str]]] = []
+        self.cells = 0
+        self._open = 0  # tables open now (one inside another)
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
         self._span = (1, 1)
         self._pending: list[dict[int, tuple[str, int]]] = []  # per table: col -> (text, rows left)
 
+    def _count(self, cells: int) -> None:
+        self.cells += cells
+        if self.cells > self.limits.html_cells:
+            raise _TooBig(f"表格共有超过 {self.limits.html_cells:,} 个单元格（合并单元格按所跨的"
+                          "格数计）", "html_cells")
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "table":
+            self._open += 1
+            if self._open > self.limits.html_depth:
+                raise _TooBig(f"表格嵌套了 {self._open} 层（表格里套表格）", "html_depth")
             self.tables.append([])
             self._pending.append({})
         elif tag == "tr" and self.tables:
@@ -535,7 +482,7 @@ class _Tables(HTMLParser):
         elif tag in ("td", "th") and self._row is not None:
             self._cell = []
             a = dict(attrs)
-            self._span = (_span(a.get("rowspan")), _span(a.get("colspan")))
+            self._span = (_span(a.get("rowspan"), MAX_ROWSPAN), _span(a.get("colspan"), MAX_SPAN))
         elif tag == "br" and self._cell is not None:
             self._cell.append(" ")
 
@@ -544,19 +491,26 @@ class _Tables(HTMLParser):
         if self._row is None or not self._pending:
             return
         pending = self._pending[-1]
-        while len(self._row) in pending:
-            col = len(self._row)
+        row = self._row
+        before = len(row)
+        while len(row) in pending:
+            col = len(row)
             text, left = pending[col]
-            self._row.append(text)
+            row.append(text)
             if left <= 1:
                 del pending[col]
             else:
                 pending[col] = (text, left - 1)
+            if not len(row) & 0xFFFF:  # a long run of spans: counted as it grows
+                self._count(len(row) - before)
+                before = len(row)
+        self._count(len(row) - before)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("td", "th") and self._cell is not None and self._row is not None:
             text = "".join(self._cell).strip()
             rows, cols = self._span
+            self._count(cols)
             start = len(self._row)
             self._row.extend([text] * cols)
             if rows > 1:
@@ -568,20 +522,27 @@ class _Tables(HTMLParser):
             self._fill_pending()
             self.tables[-1].append(self._row)
             self._row = None
+        elif tag == "table":
+            self._open = max(self._open - 1, 0)
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
             self._cell.append(data)
 
 
-MAX_SPAN = 1000
+MAX_SPAN = 1000  # as browsers read colspan (and Excel a web page): larger is 1000
+MAX_ROWSPAN = 65534  # as browsers read rowspan
 
 
-def _span(value: str | None) -> int:
-    return min(int(value), MAX_SPAN) if value and value.strip().isdigit() and int(value) > 0 else 1
+def _span(value: str | None, most: int) -> int:
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    n = int(text) if len(text) <= 12 else most
+    return min(n, most) if n > 0 else 1
 
 
-def read_html(data: bytes, path: Path, score: Scorer) -> Grid:
+def read_html(data: bytes, path: Path, score: Scorer, limits: Limits) -> Grid:
     charset = re.search(rb'charset=["\']?([A-Za-z0-9_-]+)', data[:4096])
     text = None
     if charset:
@@ -592,15 +553,26 @@ def read_html(data: bytes, path: Path, score: Scorer) -> Grid:
     if text is None:
         utf8, encoding = decode(data, path)
         text = utf8.decode("utf-8")
-    parser = _Tables()
-    parser.feed(text)
-    parser.close()
+    parser = _Tables(limits)
+    try:
+        parser.feed(text)
+        parser.close()
+    except _TooBig as too_big:
+        found, key = too_big.args
+        raise over_limit(path.name, f"网页格式的文件中{found}", key,
+                         getattr(limits, key)) from None
     # a page of several tables (one per printed page, or a title table above the data) is
     # read as Excel shows it: the tables one below the other, rows numbered through
     rows = [row for table in parser.tables for row in table]
     if not rows:
         raise InputError(f"{path.name}：网页格式的文件中没有表格")
     width = max(len(r) for r in rows)
+    if width > limits.columns:
+        raise over_limit(path.name, f"网页格式的文件中表格有 {width:,} 列", "columns",
+                         limits.columns)
+    if width * len(rows) > limits.html_cells:  # the rows are read as a grid of the widest
+        raise over_limit(path.name, f"网页格式的文件中表格有 {len(rows):,} 行 × {width:,} 列 = "
+                         f"{width * len(rows):,} 个单元格", "html_cells", limits.html_cells)
 
     def body(header_index: int) -> pl.DataFrame:
         below = rows[header_index + 1:]
@@ -615,39 +587,19 @@ ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 PASSWORD = "{name}：文件设有打开密码（加密的 Excel 工作簿），请在 Excel 中取消密码后另存再试"
 
 
-def _check_zip(data: bytes, path: Path) -> None:
-    """An XLSX is a zip holding xl/workbook.xml; say plainly when it is cut short or is another
-    zip."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            names = set(z.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise InputError(f"{path.name}：Excel（XLSX）文件不完整或已损坏（压缩包无法打开），"
-                         "可能下载或复制时被截断，请重新导出") from None
-    if "xl/workbook.xml" not in names:
-        raise InputError(f"{path.name}：是 zip 压缩包，但不是 Excel（XLSX）工作簿") from None
-
-
-def open_grid(path: Path, score: Scorer) -> Grid:
-    """Read `path` as a grid; `score(row)` rates a row as a header (delimiter/sheet/table choice)."""
-    try:
-        with open(path, "rb") as fh:
-            stat = os.fstat(fh.fileno())
-            data = fh.read()
-    except FileNotFoundError:
-        raise InputError(f"{path}：文件不存在") from None
-    except OSError as exc:
-        raise InputError(f"{path}：无法读取（{exc.strerror}）") from None
+def open_grid(path: Path, score: Scorer, limits: Limits) -> Grid:
+    """Read `path` as a grid; `score(row)` rates a row as a header (delimiter/sheet/table choice).
+    Within `limits` (cardcheck/limits.py), or an InputError saying which was passed."""
+    data, stat, _ = read_file(path, limits)
     if not data or data.isspace():  # (strip() would copy a large file)
         raise InputError(f"{path.name}：文件是空的")
     note_sha256(path, stat, data)  # for the manifest, while the bytes are here
     kind = sniff(data)
     if kind == "xls" and ENCRYPTED in data[:1 << 20]:
         raise InputError(PASSWORD.format(name=path.name))
-    if kind == "xlsx":
-        _check_zip(data, path)
     if kind in ("xlsx", "xls"):
-        return read_excel(data, path, kind, score)
+        return read_excel(data, path, kind, score, limits)
     if kind == "html":
-        return read_html(data, path, score)
-    return read_text(data, path, score)
+        return read_html(data, path, score, limits)
+    check_lines(data, path.name, limits)
+    return read_text(data, path, score, limits)

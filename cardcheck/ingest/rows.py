@@ -49,9 +49,12 @@ def _column_numbers(texts: list[pl.Expr]) -> pl.Expr:
 
 
 def skip_reason(cells: list[str], headers: list[list[str]]) -> pl.Expr:
-    """Why a row is skipped, or null when it is a data row. `cells`: the raw cell columns;
-    `headers`: the header as read and each header row as written."""
-    texts = [squeeze(pl.col(c)) for c in cells]
+    """Why a row is skipped, or null when it is a data row. `cells`: the cell columns, squeezed
+    (normalize.text.squeeze) beforehand: the expression refers to each a dozen times, and a
+    squeeze written out that often made polars plan for seconds and gigabytes on a wide file
+    (100 columns: 7 s and 1.3 GB for one row); `headers`: the header as read and each header
+    row as written."""
+    texts = [pl.col(c) for c in cells]
     filled = pl.sum_horizontal([t.is_not_null().cast(pl.Int32) for t in texts])
     any_match = (lambda pattern: pl.any_horizontal(
         [t.str.contains(pattern).fill_null(False) for t in texts]))
@@ -96,6 +99,9 @@ def with_skip(df: pl.DataFrame, cells: list[str], headers: list[list[str]]) -> p
     if not flags.any():
         return df.with_columns(pl.lit(None, dtype=pl.String).alias("__skip"))
     df = df.with_row_index("__i")
-    flagged = df.filter(flags).select("__i", skip_reason(cells, headers).alias("__skip"))
+    texts = [f"__t{i}" for i in range(len(cells))]
+    flagged = (df.filter(flags)
+               .select("__i", *[squeeze(pl.col(c)).alias(t) for c, t in zip(cells, texts, strict=True)])
+               .select("__i", skip_reason(texts, headers).alias("__skip")))
     out = df.join(flagged, on="__i", how="left", maintain_order="left")
     return out.drop("__i")

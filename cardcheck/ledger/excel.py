@@ -15,7 +15,10 @@ import fastexcel
 import polars as pl
 
 from cardcheck.errors import InputError
+from cardcheck.ingest.guard import read_file
+from cardcheck.ingest.xlsx import check_xlsx
 from cardcheck.ledger.store import Ledger
+from cardcheck.limits import Limits
 from cardcheck.report import tables as T
 from cardcheck.report.excel import Writer
 from cardcheck.report.spec import ReportSpec
@@ -53,8 +56,13 @@ def _sheet_rows(path: Path, spec: ReportSpec) -> list[tuple[str, int, dict[str, 
     """(sheet, Excel row, {field: text}) of every 表4 sheet (continuations included)."""
     sheet = spec.sheets["t4"]
     headers = {h: f for f, h in sheet.columns if f in WANTED}
+    # the filled 表4 comes back from the townships: held to the readers' limits (a FIFO, a zip
+    # bomb or a far cell is refused before calamine sees it)
+    data, _, _ = read_file(Path(path), Limits())
+    if data.startswith(b"PK\x03\x04"):
+        check_xlsx(data, Path(path), Limits())
     try:
-        reader = fastexcel.read_excel(str(path))
+        reader = fastexcel.read_excel(data)
     except (fastexcel.FastExcelError, OSError) as exc:
         raise InputError(f"{path}: cannot be read as a workbook ({exc})") from None
     names = [n for n in reader.sheet_names
@@ -63,7 +71,10 @@ def _sheet_rows(path: Path, spec: ReportSpec) -> list[tuple[str, int, dict[str, 
         raise InputError(f"{path}: no sheet named {sheet.name!r} (the filled 表4)")
     out = []
     for name in names:
-        df = reader.load_sheet(name, header_row=None, dtypes="string", skip_rows=0).to_polars()
+        try:
+            df = reader.load_sheet(name, header_row=None, dtypes="string", skip_rows=0).to_polars()
+        except fastexcel.FastExcelError as exc:
+            raise InputError(f"{path}: sheet {name!r} cannot be read ({exc})") from None
         head_at = None
         for i, row in enumerate(df.head(10).iter_rows()):
             if sheet.header("finding_id") in row:

@@ -31,7 +31,7 @@ def run_normalise(options: CheckOptions, part: str | None) -> Written:
     """Read and normalise the messy inputs once; write the canonical tables of one part."""
     config = load_config(options.config)
     paths = resolve_paths(options, config)
-    same_files(paths)
+    same_files(paths, config.limits)
     with private_umask(), Progress(quiet=options.quiet) as progress, \
             polars_affinity(polars_engine(paths)):
         inputs = load_inputs(paths, config, progress=progress.step,

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import polars as pl
 import yaml
 
+from cardcheck import yamlsafe
 from cardcheck.config import Config
 from cardcheck.engines.runner import RunResult
 from cardcheck.engines.store import is_url, local_path
@@ -123,7 +124,7 @@ def read_inputs_file(where: Path) -> dict[str, list[Path]]:
     if not path.is_file():
         raise CardcheckError(f"--inputs {where}: no inputs.yaml there")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlsafe.load(path.read_text(encoding="utf-8"), str(path)) or {}
     except yaml.YAMLError as exc:
         raise CardcheckError(f"{path}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):

@@ -78,7 +78,7 @@ class FileSource:
     def __init__(self, options: CheckOptions, config: Config) -> None:
         self.options, self.config = options, config
         self.paths = resolve_paths(options, config)
-        same_files(self.paths)
+        same_files(self.paths, config.limits)
         self.inputs: Inputs | None = None
 
     def files(self) -> list[Path]:
