@@ -95,10 +95,11 @@ def test_scenario_across_stages(tmp_path: Path) -> None:
     assert state[C03]["status"] == "不属实" and state[C03]["suppressed"]
     assert state[E06]["status"] == "未整改" and not state[E06]["suppressed"]
     assert state[E06]["amount"] == 110000
-    # fixed ones are gone from the data, not deleted
+    # fixed ones are gone from the data, not deleted: 销号 by the run
     for fid in (C05_D, C05_E):
-        assert state[fid]["status"] == "已整改" and not state[fid]["present"]
-        assert state[fid]["gone_since"]
+        assert state[fid]["status"] == "销号" and not state[fid]["present"]
+        assert state[fid]["gone_since"] == state[fid]["closed_at"]
+        assert state[fid]["closed_by"] == "第2次运行（全面检查）"
     assert state[C05_E]["recovered"] == 165000
     new = [fid for fid, r in state.items() if r["rule"] == "C01"]
     assert len(new) == 1 and state[new[0]]["stage_found"] == "全面检查"
@@ -133,7 +134,7 @@ def test_invalid_rows_are_reported(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["ledger", "import", str(filled), "--ledger", str(ledger)])
     assert result.output.splitlines()[1:] == [
         "表4 row 11: 问题编号 ffffffffffff is not in the ledger",
-        "表4 row 5: 整改状态 'done' is not one of 未整改、整改中、已整改、不属实",
+        "表4 row 5: 整改状态 'done' is not one of 未整改、整改中、已整改、不属实、销号",
         "表4 row 6: 追回金额 '12.345' is not a sum of money in 元",
     ]
 
@@ -181,7 +182,7 @@ def test_newer_or_foreign_ledger_refused(tmp_path: Path) -> None:
     con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     con.commit()
     with pytest.raises(CardcheckError, match="written by a newer cardcheck \\(ledger schema 99; "
-                                             "this cardcheck reads up to 1\\)"):
+                                             "this cardcheck reads up to 2\\)"):
         Ledger(ledger)
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)")
@@ -199,3 +200,36 @@ def test_bad_stage_and_missing_ledger(tmp_path: Path) -> None:
                                       "--ledger", str(tmp_path / "none.db")])
     assert result.exit_code == 2
     assert "--ledger" in result.output and "no ledger there (run cardcheck check first)" in result.output
+
+
+def test_schema_1_ledger_is_brought_up_to_date(tmp_path: Path) -> None:
+    """A ledger cardcheck 1 wrote opens: the columns and tables of schema 2 are added, the notes
+    cardcheck wrote into 备注 move to auto_note, and what the earlier run issued is rebuilt
+    from the history (the status each finding had then, not now)."""
+    ledger = tmp_path / "l.db"
+    check(tmp_path / "r1", ledger, "自查自纠")
+    con = sqlite3.connect(ledger)
+    for table in ("issues", "issued", "imports"):
+        con.execute(f"DROP TABLE {table}")
+    for col in ("auto_note", "closed_at", "closed_by"):
+        con.execute(f"ALTER TABLE findings DROP COLUMN {col}")
+    con.execute("DELETE FROM meta WHERE key = 'ledger_id'")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    # as cardcheck 1 left it: P03 set 已整改 by an import after the run, its note in 备注
+    con.execute("UPDATE findings SET status = '已整改', note = '已整改，但全面检查数据中仍存在' "
+                "WHERE finding_id = ?", (P03,))
+    con.execute("INSERT INTO history (finding_id, at, source, field, old, new) VALUES "
+                "(?, '2999-01-01T00:00:00', 'import f.xlsx', 'status', '未整改', '已整改')", (P03,))
+    con.execute("UPDATE findings SET note = '持卡人已说明' WHERE finding_id = ?", (C03,))
+    con.commit()
+    con.close()
+    with Ledger(ledger) as book:
+        assert book.meta("schema_version") == "2" and book.meta("ledger_id")
+        state = {r["finding_id"]: r for r in book.state().iter_rows(named=True)}
+        issues = book.issues()
+        issued = book.issued(issue_id=int(issues["issue_id"][0]))
+    assert state[P03]["auto_note"] == "已整改，但全面检查数据中仍存在" and state[P03]["own_note"] == ""
+    assert state[P03]["note"] == "【已整改，但全面检查数据中仍存在】"
+    assert state[C03]["own_note"] == state[C03]["note"] == "持卡人已说明"
+    assert issues.select("kind", "run_id", "rows").row(0) == ("rebuilt", 1, 7)
+    assert issued.filter(pl.col("finding_id") == P03)["status"].to_list() == ["未整改"]

@@ -104,8 +104,10 @@ def import_t4(ledger: Ledger, path: Path, spec: ReportSpec) -> ImportReport:
                      "measure": v.get("measure") or None, "recovered": recovered})
     updates = pl.DataFrame(good, schema={"finding_id": pl.String, "status": pl.String,
                                          "measure": pl.String, "recovered": pl.Int64})
+    known = set(ledger.state().get_column("finding_id").to_list())
+    missing = [i for i in updates.get_column("finding_id").unique().to_list() if i not in known]
     before = ledger.history().height
-    missing = ledger.apply_updates(updates, source=f"import {path.name}")
+    ledger.apply_import(updates.unique("finding_id", keep="last"), path.name)
     report.updated = ledger.history().slice(before).get_column("finding_id").n_unique()
     report.unmatched = [(where[i][0], where[i][1], i) for i in missing]
     report.unmatched.sort(key=lambda t: (t[0], t[1]))
@@ -113,15 +115,13 @@ def import_t4(ledger: Ledger, path: Path, spec: ReportSpec) -> ImportReport:
 
 
 def ledger_findings(ledger: Ledger, spec: ReportSpec) -> pl.DataFrame:
-    """The ledger's findings shaped as the tables' enriched findings."""
+    """The ledger's findings shaped as the tables' enriched findings (备注 as shown: 销号 and
+    gone-from-the-data dates in 【】 before the clerk's note)."""
     state = ledger.state()
-    gone = pl.lit("数据中已不存在（") + pl.col("gone_since").fill_null("") + pl.lit("）")
     return state.with_columns(
         pl.col("rule").replace_strict(spec.categories, default=pl.col("rule_name"),
                                       return_dtype=pl.String).alias("category"),
         pl.col("stage_found").alias("stage"),
-        pl.when(pl.col("present")).then(pl.col("note"))
-        .otherwise(pl.concat_str([gone, pl.col("note")], separator=" ")).alias("note"),
         pl.col("county").fill_null(pl.col("region_code")),
         pl.col("persons").fill_null(1),
         pl.col("basis").fill_null(pl.col("rule")),
@@ -129,11 +129,14 @@ def ledger_findings(ledger: Ledger, spec: ReportSpec) -> pl.DataFrame:
 
 
 def export_tables(ledger: Ledger, out: Path, spec: ReportSpec, unmask: bool = False) -> Path:
-    """表4 and 表5 from the ledger's state (every problem recorded, gone ones noted)."""
+    """表4 and 表5 from the ledger's state (every problem recorded, gone ones noted); what 表4
+    issues is recorded in the ledger."""
     out.mkdir(parents=True, exist_ok=True)
     now = datetime.now()
     path = out / f"cardcheck_ledger_{now:%Y%m%d}.xlsx"
     df = ledger_findings(ledger, spec)
+    ledger.record_export(df.get_column("finding_id").to_list(), path.name,
+                         now.isoformat(timespec="seconds"))
     sub = (f"台账导出：{ledger.path.name}　制表时间：{now:%Y-%m-%d %H:%M}"
            + ("" if unmask else "　身份证号、卡号已脱敏"))
     w = Writer(path, rows=df.height)

@@ -309,19 +309,21 @@ def table3(enriched: pl.DataFrame, spec: ReportSpec, unmask: bool = False) -> pl
 def table5(state: pl.DataFrame, spec: ReportSpec) -> pl.DataFrame:
     """表5 township × problem category from the ledger's state (every problem the campaign has
     recorded): found, per status, rectification rate (rectified / (found − unfounded)), money
-    recovered (fen), accounts closed or changed, leads handed over, problems gone from the data."""
-    new, doing, done, unfounded = spec.statuses
+    recovered (fen), accounts closed or changed, leads handed over, problems gone from the data.
+    Rectified counts 已整改 and 销号 (rectified and closed)."""
+    new, doing, done, unfounded, closed = spec.statuses[:5]
     acc = "|".join(re.escape(w) for w in spec.account_words)
     lead = "|".join(re.escape(w) for w in spec.lead_words)
     measure = pl.col("measure").fill_null("")
     df = state.with_columns(township_col())
+    finished = pl.col("status").is_in([done, closed])
     counts = [
-        pl.len().alias("found"), (pl.col("status") == done).sum().alias("rectified"),
+        pl.len().alias("found"), finished.sum().alias("rectified"),
         (pl.col("status") == doing).sum().alias("in_progress"),
         (pl.col("status") == new).sum().alias("open"),
         (pl.col("status") == unfounded).sum().alias("unfounded"),
         pl.col("recovered").fill_null(0).sum().alias("recovered"),
-        ((pl.col("status") == done) & measure.str.contains(acc)).sum().alias("accounts"),
+        (finished & measure.str.contains(acc)).sum().alias("accounts"),
         measure.str.contains(lead).sum().alias("leads"),
         (~pl.col("present").fill_null(True)).sum().alias("gone"),
     ]
