@@ -283,3 +283,18 @@ def test_schema_1_ledger_is_brought_up_to_date(tmp_path: Path) -> None:
     assert state[C03]["own_note"] == state[C03]["note"] == "持卡人已说明"
     assert issues.select("kind", "run_id", "rows").row(0) == ("rebuilt", 1, 7)
     assert issued.filter(pl.col("finding_id") == P03)["status"].to_list() == ["未整改"]
+
+
+def test_apply_updates_sets_what_it_is_given(tmp_path: Path) -> None:
+    """The direct API (sampling's tests and scripts): values as given, unknown ids returned."""
+    ledger = tmp_path / "l.db"
+    check(tmp_path / "r1", ledger, "自查自纠")
+    with Ledger(ledger) as book:
+        missing = book.apply_updates(pl.DataFrame({
+            "finding_id": [P03, "ffffffffffff"], "status": ["已整改", "已整改"],
+            "recovered": [100, None]}), source="import x.xlsx")
+        row = book.state([P03]).row(0, named=True)
+        history = book.history(P03)
+    assert missing == ["ffffffffffff"]
+    assert (row["status"], row["recovered"]) == ("已整改", 100)
+    assert history.filter(pl.col("field") == "status")["source"].to_list() == ["import x.xlsx"]

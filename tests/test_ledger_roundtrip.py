@@ -332,8 +332,9 @@ def test_total_and_signature_lines_are_not_rows(camp: Campaign) -> None:
     book = camp.book()
     fid = book.of(camp.townships()[0])[0]
     book.set(fid, status="整改中")
-    below = max(book.rows().values())
-    book.ws.cell(below + 1, 1, "合计")
+    below = book.ws.max_row  # under the table and whatever the layout puts there
+    book.ws.cell(below + 1, 2, "合计")
+    book.ws.cell(below + 1, 12, 12345)
     book.ws.cell(below + 3, 1, "填报单位（盖章）：")
     book.ws.cell(below + 3, 8, "负责人：")
     book.ws.cell(below + 4, 1, "填报人：张三")

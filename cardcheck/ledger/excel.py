@@ -168,9 +168,12 @@ def read_t4(path: Path, spec: ReportSpec) -> tuple[pl.DataFrame, dict[str, str]]
             if f not in part.columns:
                 part = part.with_columns(pl.lit("").alias(f))
         part = part.with_columns(pl.col("finding_id").str.to_lowercase())
+        # a 合计 or signature line is no row, even where its text sits in the 问题编号 column
+        line_only = (pl.col("_total") | pl.col("_label")) & ~pl.col("finding_id").str.contains(
+            r"^[0-9a-f]+$")
         part = part.filter(~pl.col("_empty")).with_columns(
-            pl.when(pl.col("finding_id") != "").then(pl.lit("data"))
-            .when(pl.col("_total") | pl.col("_label")).then(pl.lit("skip"))
+            pl.when(line_only).then(pl.lit("skip"))
+            .when(pl.col("finding_id") != "").then(pl.lit("data"))
             .otherwise(pl.lit("added")).alias("kind"))
         parts.append(part.filter(pl.col("kind") != "skip").select(list(ROW_COLS)))
     rows = pl.concat(parts) if parts else pl.DataFrame(schema=ROW_COLS)

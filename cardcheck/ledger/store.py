@@ -418,12 +418,13 @@ class Ledger:
 
     def apply_import(self, changes: pl.DataFrame, file: str, by: str | None = None,
                      issue_id: int | None = None, rows: int = 0, refused: int = 0,
-                     at: str | None = None) -> int:
+                     at: str | None = None, source: str | None = None) -> int:
         """Set status / measure / recovered (fen) / note of findings by id (null = leave as
-        is), with history; one transaction. 销号 records when and who (`by`, else the file);
-        any other status on a 销号 finding clears that. The import is recorded (imports)."""
+        is), with history (`source`, else 导入 file（by）); one transaction. 销号 records when
+        and who (`by`, else the source); any other status on a 销号 finding clears that. The
+        import is recorded (imports)."""
         at = at or now_text()
-        source = f"导入 {file}" + (f"（{by}）" if by else "")
+        source = source or f"导入 {file}" + (f"（{by}）" if by else "")
         cols = {"finding_id": pl.String, "status": pl.String, "measure": pl.String,
                 "recovered": pl.Int64, "note": pl.String}
         upd = changes.select([pl.col(k).cast(t) if k in changes.columns else
@@ -457,6 +458,18 @@ class Ledger:
                 "(?,?,?,?,?,?,?)", (at, file, by, issue_id, rows, upd.height, refused)).lastrowid
             c.execute("DROP TABLE temp.upd")
         return int(import_id or 0)
+
+    def apply_updates(self, updates: pl.DataFrame, source: str = "import",
+                      at: str | None = None) -> list[str]:
+        """Set status / measure / recovered (fen) / note by id as given (null = leave as is),
+        without comparing with what was issued (apply_import as one file named `source`);
+        returns the ids that are not in the ledger."""
+        known = pl.DataFrame(self.conn.execute("SELECT finding_id FROM findings").fetchall(),
+                             schema={"finding_id": pl.String}, orient="row")
+        ids = updates.select(pl.col("finding_id").cast(pl.String)).unique(maintain_order=True)
+        self.apply_import(updates.unique("finding_id", keep="last"), source, at=at,
+                          source=source)
+        return ids.join(known, on="finding_id", how="anti").get_column("finding_id").to_list()
 
     # ------------------------------------------------------------------ reading
     def state(self, ids: Iterable[str] | None = None) -> pl.DataFrame:
