@@ -166,7 +166,7 @@ def test_craft_freeze_filter_dropdown_print(tmp_path: Path) -> None:
         t4 = z.read("xl/worksheets/sheet5.xml").decode()
         wb = z.read("xl/workbook.xml").decode()
     assert '<pane ySplit="3" topLeftCell="A4"' in t4 and "<autoFilter" in t4
-    assert "<dataValidation type=\"list\"" in t4 and "未整改,整改中,已整改,不属实" in t4
+    assert "<dataValidation type=\"list\"" in t4 and "未整改,整改中,已整改,不属实,销号" in t4
     assert 'orientation="landscape"' in t4 and 'paperSize="9"' in t4
     assert "_xlnm.Print_Titles" in wb
 
@@ -273,7 +273,7 @@ def test_table4_locks_all_but_what_a_township_fills_in(tmp_path: Path) -> None:
     status = header.index("整改状态") + 1
     letter = openpyxl.utils.get_column_letter(status)
     assert str(rule.sqref) == f"{letter}4:{letter}10"
-    assert rule.formula1 == '"未整改,整改中,已整改,不属实"'
+    assert rule.formula1 == '"未整改,整改中,已整改,不属实,销号"'
 
 
 def test_a_wide_table_prints_in_readable_parts(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import xlsxwriter
 from typer.testing import CliRunner
 
 from cardcheck.cli import app
+from cardcheck.config import load_config
 from cardcheck.engines.runner import finding_ids
 from cardcheck.errors import CardcheckError
 from cardcheck.example import example_findings, example_run
@@ -21,6 +23,7 @@ from cardcheck.ledger.store import Ledger
 from cardcheck.outputs.write import write_outputs
 from cardcheck.pipeline.options import CheckRun, Timer
 from cardcheck.progress import Progress
+from cardcheck.report.spec import report_spec
 
 C03, C05_D, C05_E, P03, E06 = ("eb813c72cacd", "b2093e1ced98", "6a7607e05dd8", "473b3103a5bf",
                                "a948757cbbf5")
@@ -32,19 +35,23 @@ def check(out: Path, ledger: Path, stage: str, findings: pl.DataFrame | None = N
     return run
 
 
-def fill_t4(workbook: Path, target: Path, edits: dict[str, tuple[str, str, str]]) -> Path:
-    """Copy sheet 表4 as an inspector would return it: 整改状态, 整改措施, 追回金额 filled."""
+def fill_t4(workbook: Path, target: Path, edits: dict[str, tuple[str, ...]]) -> Path:
+    """Copy sheet 表4 as an inspector would return it: 整改状态, 整改措施, 追回金额 (and 备注)
+    filled, cells found by their headers; and a row whose 问题编号 matches nothing."""
     t4 = fastexcel.read_excel(str(workbook)).load_sheet("表4", header_row=None, dtypes="string",
                                                       skip_rows=0).to_polars()
     rows = [list(r) for r in t4.iter_rows()]
-    head = rows[2]
+    head_at = next(i for i, r in enumerate(rows) if "问题编号" in r)
+    head = rows[head_at]
     at = {h: i for i, h in enumerate(head)}
-    for row in rows[3:]:
+    names = ("整改状态", "整改措施", "追回金额(元)", "备注")
+    for row in rows[head_at + 1:]:
         if row[at["问题编号"]] in edits:
-            status, measure, recovered = edits[row[at["问题编号"]]]
-            row[at["整改状态"]], row[at["整改措施"]], row[at["追回金额(元)"]] = status, measure, recovered
-    rows.append([None] * len(head))  # a row that matches nothing
-    rows[-1][at["问题编号"]] = "ffffffffffff"
+            for name, value in zip(names, edits[row[at["问题编号"]]]):
+                row[at[name]] = value
+    stray = [None] * len(head)
+    stray[at["问题编号"]] = "ffffffffffff"
+    rows.append(stray)  # a row that matches nothing
     wb = xlsxwriter.Workbook(str(target), {"strings_to_numbers": False})
     ws = wb.add_worksheet("表4")
     for r, row in enumerate(rows):
@@ -74,15 +81,20 @@ def test_scenario_across_stages(tmp_path: Path) -> None:
     filled = fill_t4(first.outputs["workbook"], tmp_path / "filled.xlsx", {
         C05_D: ("已整改", "已规范摘要，变更账户", "0"),
         C05_E: ("已整改", "已规范摘要", "1,650.00"),
-        C03: ("不属实", "持卡人为登记的代领人", ""),
-        E06: ("不属实", "", ""),
+        C03: ("不属实", "", "", "持卡人为登记的代领人"),
+        E06: ("不属实", "", "", "两项补贴可同时享受"),
         P03: ("整改中", "", ""),
     })
     result = CliRunner().invoke(app, ["ledger", "import", str(filled), "--ledger", str(ledger)])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
-        "read 8 rows of 表4, updated 5 problems in the ledger",
-        "表4 row 14: 问题编号 ffffffffffff is not in the ledger",
+    lines = result.output.splitlines()
+    assert lines[0].endswith("下发的表4核对；读取 8 行，更新 5 行，无变化 2 行，拒绝 1 行；"
+                             "台账中 5 个问题有更新")
+    assert lines[1:] == [
+        "【柳林镇】读取 4 行，更新 2 行，无变化 2 行，拒绝 0 行",
+        "【穆村镇】读取 3 行，更新 3 行，无变化 0 行，拒绝 0 行",
+        "【（未填乡镇）】读取 1 行，更新 0 行，无变化 0 行，拒绝 1 行",
+        "  表4 第 14 行：问题编号 ffffffffffff 不在台账中（被改动过？），未导入",
     ]
     second = check(tmp_path / "r2", ledger, "全面检查", second_run_findings())
     with Ledger(ledger) as book:
@@ -96,10 +108,12 @@ def test_scenario_across_stages(tmp_path: Path) -> None:
     assert state[C03]["status"] == "不属实" and state[C03]["suppressed"]
     assert state[E06]["status"] == "未整改" and not state[E06]["suppressed"]
     assert state[E06]["amount"] == 110000
-    # fixed ones are gone from the data, not deleted
+    # fixed ones are gone from the data, not deleted: 销号 by the run
     for fid in (C05_D, C05_E):
-        assert state[fid]["status"] == "已整改" and not state[fid]["present"]
-        assert state[fid]["gone_since"]
+        assert state[fid]["status"] == "销号" and not state[fid]["present"]
+        assert state[fid]["gone_since"] == state[fid]["closed_at"]
+        assert state[fid]["closed_by"] == "第2次运行（全面检查）"
+    assert state[C03]["own_note"] == "持卡人为登记的代领人"
     assert state[C05_E]["recovered"] == 165000
     new = [fid for fid, r in state.items() if r["rule"] == "C01"]
     assert len(new) == 1 and state[new[0]]["stage_found"] == "全面检查"
@@ -134,9 +148,13 @@ def test_invalid_rows_are_reported(tmp_path: Path) -> None:
                      {P03: ("done", "", ""), C03: ("已整改", "", "12.345")})
     result = CliRunner().invoke(app, ["ledger", "import", str(filled), "--ledger", str(ledger)])
     assert result.output.splitlines()[1:] == [
-        "表4 row 14: 问题编号 ffffffffffff is not in the ledger",
-        "表4 row 5: 整改状态 'done' is not one of 未整改、整改中、已整改、不属实",
-        "表4 row 6: 追回金额 '12.345' is not a sum of money in 元",
+        "【柳林镇】读取 4 行，更新 1 行，无变化 2 行，拒绝 2 行（其中 1 行其余内容已更新）",
+        ("  表4 第 5 行（问题编号 473b3103a5bf）：整改状态“done”不是可选的状态（可选：未整改、整改中、"
+         "已整改、不属实、销号），此项未导入"),
+        "  表4 第 6 行（问题编号 eb813c72cacd）：追回金额“12.345”最多两位小数（到分），未导入",
+        "【（未填乡镇）】读取 1 行，更新 0 行，无变化 0 行，拒绝 1 行",
+        "  表4 第 14 行：问题编号 ffffffffffff 不在台账中（被改动过？），未导入",
+        "无变化的乡镇（所有行与下发时相同或与台账一致）：穆村镇 3 行",
     ]
 
 
@@ -183,7 +201,7 @@ def test_newer_or_foreign_ledger_refused(tmp_path: Path) -> None:
     con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     con.commit()
     with pytest.raises(CardcheckError, match="written by a newer cardcheck \\(ledger schema 99; "
-                                             "this cardcheck reads up to 1\\)"):
+                                             "this cardcheck reads up to 2\\)"):
         Ledger(ledger)
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)")
@@ -201,3 +219,83 @@ def test_bad_stage_and_missing_ledger(tmp_path: Path) -> None:
                                       "--ledger", str(tmp_path / "none.db")])
     assert result.exit_code == 2
     assert "--ledger" in result.output and "no ledger there (run cardcheck check first)" in result.output
+
+
+def test_closed_found_again(tmp_path: Path) -> None:
+    """销号 found again: kept with a note when its evidence is the same, reopened when not; the
+    clerk's 备注 survives the runs (cardcheck's own notes go beside it)."""
+    ledger = tmp_path / "l.db"
+    first = check(tmp_path / "r1", ledger, "自查自纠")
+    filled = fill_t4(first.outputs["workbook"], tmp_path / "f.xlsx", {
+        C05_D: ("已整改", "已规范摘要", "", "银行已改摘要"), C05_E: ("已整改", "", "", ""),
+        P03: ("已整改", "", "", "已补发")})
+    CliRunner().invoke(app, ["ledger", "import", str(filled), "--ledger", str(ledger)])
+    check(tmp_path / "r2", ledger, "全面检查", second_run_findings())
+    back = example_findings().with_columns(
+        pl.when(pl.col("finding_id") == C05_E).then(pl.col("amount") + 100)
+        .otherwise(pl.col("amount")).alias("amount"))
+    check(tmp_path / "r3", ledger, "重点抽查", back)
+    with Ledger(ledger) as book:
+        state = {r["finding_id"]: r for r in book.state().iter_rows(named=True)}
+    assert state[C05_D]["status"] == "销号" and state[C05_D]["present"]
+    assert re.fullmatch(r"【\d{4}年\d{1,2}月\d{1,2}日销号，第2次运行（全面检查）】"
+                        "【已销号，但重点抽查数据中仍存在】银行已改摘要", state[C05_D]["note"])
+    assert state[C05_E]["status"] == "未整改" and state[C05_E]["closed_at"] is None
+    assert state[C05_E]["note"] == "【销号后证据变化，重新核查】"
+    assert state[P03]["status"] == "已整改"
+    assert state[P03]["note"] == "【已整改，但重点抽查数据中仍存在】已补发"
+
+
+def test_four_statuses_get_closed_as_the_fifth(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("report:\n  statuses: [待整改, 整改中, 整改完成, 核实不属实]\n", encoding="utf-8")
+    assert report_spec(load_config(path)).statuses == ("待整改", "整改中", "整改完成", "核实不属实",
+                                                       "销号")
+
+
+def test_schema_1_ledger_is_brought_up_to_date(tmp_path: Path) -> None:
+    """A ledger cardcheck 1 wrote opens: the columns and tables of schema 2 are added, the notes
+    cardcheck wrote into 备注 move to auto_note, and what the earlier run issued is rebuilt
+    from the history (the status each finding had then, not now)."""
+    ledger = tmp_path / "l.db"
+    check(tmp_path / "r1", ledger, "自查自纠")
+    con = sqlite3.connect(ledger)
+    for table in ("issues", "issued", "imports"):
+        con.execute(f"DROP TABLE {table}")
+    for col in ("auto_note", "closed_at", "closed_by"):
+        con.execute(f"ALTER TABLE findings DROP COLUMN {col}")
+    con.execute("DELETE FROM meta WHERE key = 'ledger_id'")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    # as cardcheck 1 left it: P03 set 已整改 by an import after the run, its note in 备注
+    con.execute("UPDATE findings SET status = '已整改', note = '已整改，但全面检查数据中仍存在' "
+                "WHERE finding_id = ?", (P03,))
+    con.execute("INSERT INTO history (finding_id, at, source, field, old, new) VALUES "
+                "(?, '2999-01-01T00:00:00', 'import f.xlsx', 'status', '未整改', '已整改')", (P03,))
+    con.execute("UPDATE findings SET note = '持卡人已说明' WHERE finding_id = ?", (C03,))
+    con.commit()
+    con.close()
+    with Ledger(ledger) as book:
+        assert book.meta("schema_version") == "2" and book.meta("ledger_id")
+        state = {r["finding_id"]: r for r in book.state().iter_rows(named=True)}
+        issues = book.issues()
+        issued = book.issued(issue_id=int(issues["issue_id"][0]))
+    assert state[P03]["auto_note"] == "已整改，但全面检查数据中仍存在" and state[P03]["own_note"] == ""
+    assert state[P03]["note"] == "【已整改，但全面检查数据中仍存在】"
+    assert state[C03]["own_note"] == state[C03]["note"] == "持卡人已说明"
+    assert issues.select("kind", "run_id", "rows").row(0) == ("rebuilt", 1, 7)
+    assert issued.filter(pl.col("finding_id") == P03)["status"].to_list() == ["未整改"]
+
+
+def test_apply_updates_sets_what_it_is_given(tmp_path: Path) -> None:
+    """The direct API (sampling's tests and scripts): values as given, unknown ids returned."""
+    ledger = tmp_path / "l.db"
+    check(tmp_path / "r1", ledger, "自查自纠")
+    with Ledger(ledger) as book:
+        missing = book.apply_updates(pl.DataFrame({
+            "finding_id": [P03, "ffffffffffff"], "status": ["已整改", "已整改"],
+            "recovered": [100, None]}), source="import x.xlsx")
+        row = book.state([P03]).row(0, named=True)
+        history = book.history(P03)
+    assert missing == ["ffffffffffff"]
+    assert (row["status"], row["recovered"]) == ("已整改", 100)
+    assert history.filter(pl.col("field") == "status")["source"].to_list() == ["import x.xlsx"]

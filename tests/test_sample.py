@@ -201,7 +201,7 @@ def test_the_weights_come_from_the_config(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("sampling:\n  status:\n    已整该: 2\n",
-     "sampling.status.已整该: expected a status of report.statuses (未整改、整改中、已整改、不属实)"),
+     "sampling.status.已整该: expected a status of report.statuses (未整改、整改中、已整改、不属实、销号)"),
     ("sampling:\n  severity:\n    high: -1\n",
      "sampling.severity.high: expected a number from 0, got -1"),
     ("sampling:\n  money:\n    yuan_per_point: .nan\n",
@@ -227,7 +227,7 @@ def test_sample_command(tmp_path: Path) -> None:
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     assert re.match(r"随机种子 42（按风险加权）：抽取 2 个乡镇 2 个村 2 户，其中台账有问题 2 户"
-                    r"（标为已整改或不属实 0 户）\n走访名单：.*抽查名单_重点抽查_seed42\.xlsx",
+                    r"（标为已整改、不属实或销号 0 户）\n走访名单：.*抽查名单_重点抽查_seed42\.xlsx",
                     first.output), first.output
     sheet = fastexcel.read_excel(str(tmp_path / "s" / "抽查名单_重点抽查_seed42.xlsx")).load_sheet(
         "走访名单", header_row=3, dtypes="string").to_polars().filter(pl.col("户号").is_not_null())
@@ -239,7 +239,7 @@ def test_sample_command(tmp_path: Path) -> None:
         items = book.conn.execute("SELECT household_id FROM sample_items WHERE sample_id = 1 "
                                   "ORDER BY seq").fetchall()
     assert [r[:3] for r in rows] == [(42, "重点抽查", 2), (42, "重点抽查", 2)]
-    assert '"status": {"未整改": 1.0, "整改中": 1.0, "已整改": 2.0, "不属实": 3.0}' in rows[0][3]
+    assert '"status": {"未整改": 1.0, "整改中": 1.0, "已整改": 2.0, "不属实": 3.0, "销号": 2.0}' in rows[0][3]
     assert [i[0] for i in items] == sheet["户号"].to_list()
     uniform = CliRunner().invoke(app, [*args, "--uniform"])
     assert uniform.exit_code == 0 and uniform.output.startswith("随机种子 42（等概率）")

@@ -39,26 +39,31 @@ def _open(path: Path, spec: ReportSpec) -> Ledger:
 
 
 def ledger_import(
-    file: Path = typer.Argument(..., metavar="FILE.xlsx", help="A filled 表4 (the workbook's sheet 表4)."),
+    files: list[Path] = typer.Argument(..., metavar="FILE.xlsx...", help="Returned workbooks with 表4 (one per township, or the county's); read in the order given."),
     ledger: Path = typer.Option(..., "--ledger", metavar="FILE", help=LEDGER_HELP),
+    by: str | None = typer.Option(None, "--by", metavar="WHO", help="Who returned or checked it (e.g. 县民政局 李四): kept in the history and as who closed (销号) a problem."),
+    allow_reopen: bool = typer.Option(False, "--allow-reopen", help="Accept a status moving back (已整改/不属实/销号 to 未整改/整改中); refused otherwise."),
     config: Path | None = typer.Option(None, "--config", metavar="FILE", help="Your YAML settings."),
 ) -> None:
-    """Read 整改状态, 整改措施 and 追回金额 from a filled 表4 into the ledger, matching rows on
-    问题编号; rows that match nothing or hold invalid values are listed with their row numbers."""
+    """Read back what a township filled in 表4 (整改状态, 整改措施, 追回金额, 备注), matching rows on
+    问题编号: only what differs from the copy as issued is applied, field by field, and a report
+    per township lists every refused entry, deleted, duplicated and hand-added row."""
     from cardcheck.ledger.excel import import_t4
     from cardcheck.masking import terminal_text
 
     try:
         spec = _spec(config)
-        if not file.is_file():
-            raise CardcheckError(f"{file}: file not found")
+        for file in files:
+            if not file.is_file():
+                raise CardcheckError(f"{file}：找不到这个文件")
         with _open(ledger, spec) as book:
-            report = import_t4(book, file, spec)
+            for file in files:
+                report = import_t4(book, file, spec, by=by, allow_reopen=allow_reopen)
+                for line in report.lines():  # quotes the filled 表4's cells
+                    typer.echo(terminal_text(line))
     except CardcheckError as error:
         _fail(error)
         return
-    for line in report.lines():  # quotes the filled 表4's cells
-        typer.echo(terminal_text(line))
 
 
 def ledger_export(
@@ -120,7 +125,7 @@ def sample(
     claimed = int((drawn.get_column("claimed") > 0).sum())
     how = "按风险加权" if weighted else "等概率"
     typer.echo(f"随机种子 {chosen}（{how}）：抽取 {towns} 个乡镇 {places} 个村 {drawn.height} 户，"
-               f"其中台账有问题 {risky} 户（标为已整改或不属实 {claimed} 户）")
+               f"其中台账有问题 {risky} 户（标为已整改、不属实或销号 {claimed} 户）")
     typer.echo(f"走访名单：{path}")
 
 

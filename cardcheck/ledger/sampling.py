@@ -55,7 +55,7 @@ SIGN_ROW = 30.0  # points: the least height of a row, room for a signature
 LINE = 13.5  # points per line of wrapped text
 WEIGHTS_SHEET = SheetSpec("抽样情况", "重点抽查抽样情况（各乡镇权重）", (
     ("township", "乡镇（街道）"), ("households", "户数"), ("risky", "有问题户数"),
-    ("findings", "问题数"), ("claimed", "已整改或不属实"), ("weight", "抽样权重"),
+    ("findings", "问题数"), ("claimed", "已整改、不属实或销号"), ("weight", "抽样权重"),
     ("drawn", "是否抽中")))
 
 
@@ -69,10 +69,10 @@ class Weights:
     yuan_per_point: float = 500.0
     max_points: float = 20.0
     status: dict[str, float] = field(default_factory=lambda: {
-        "未整改": 1.0, "整改中": 1.0, "已整改": 2.0, "不属实": 3.0})
+        "未整改": 1.0, "整改中": 1.0, "已整改": 2.0, "不属实": 3.0, "销号": 2.0})
     township_floor: float = 0.1
     village_floor: float = 0.1
-    claimed: tuple[str, ...] = ("已整改", "不属实")  # the statuses a visit verifies (counted)
+    claimed: tuple[str, ...] = ("已整改", "不属实", "销号")  # the statuses a visit verifies
 
     def params(self) -> dict[str, Any]:
         """As stored with a sample in the ledger."""
@@ -142,7 +142,7 @@ def weights_of(config: Config, statuses: tuple[str, ...]) -> Weights:
                 for k in statuses},
         township_floor=_number(floor, "township", base.township_floor, f"{where}.floor"),
         village_floor=_number(floor, "village", base.village_floor, f"{where}.floor"),
-        claimed=statuses[2:4],  # done, unfounded (report.statuses has them third and fourth)
+        claimed=statuses[2:5],  # done, unfounded, closed (report.statuses: third to fifth)
     )
 
 

@@ -225,7 +225,7 @@ def write_summary(w: Writer, ws: Any, sheet: SheetSpec, inp: BookInput, info: di
     row = _block(w, ws, row, "按乡镇", ["乡镇", "问题数（按案）", "明细条数", "涉及户数",
                                      "涉及人数", "涉及金额(元)"],
                  town_rows, ["text", "int", "int", "int", "int", "money"])
-    new, doing, done, unfounded = inp.spec.statuses
+    new, doing, done, unfounded = inp.spec.statuses[:4]
     steps = [[p["township"], p["found"], p["rectified"], p["in_progress"], p["open"],
               p["unfounded"], p["rate"], p["due"] / 100, p["recovered"] / 100]
              for p in progress.iter_rows(named=True)]

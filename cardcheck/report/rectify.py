@@ -24,8 +24,8 @@ COUNTS = ("found", "rows", "rectified", "in_progress", "open", "unfounded", "due
 
 def _cases(state: pl.DataFrame, spec: ReportSpec, by: list[str]) -> pl.DataFrame:
     """One row per case: its status rank, rows, money due and recovered, gone, entries."""
-    new, doing, done, unfounded = spec.statuses
-    rank = {new: 0, doing: 1, done: 2}
+    new, doing, done, unfounded, closed = spec.statuses[:5]
+    rank = {new: 0, doing: 1, done: 2, closed: 2}  # 销号: rectified and closed
     entered = [(pl.col(c).cast(pl.Int64).fill_null(0).sum() if c in state.columns
                 else pl.lit(None, pl.Int64)).alias(c) for c in ENTERED]
     due = pl.col("rule").is_in(list(spec.recoverable)) & (pl.col("status") != unfounded)

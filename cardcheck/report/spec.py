@@ -35,7 +35,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
                  "first_month", "last_month", "months", "amount", "evidence", "status"),
 }
 REQUIRED = {"t4": ("finding_id", "status")}  # the round trip of 表4 needs these
-DEFAULT_STATUSES = ("未整改", "整改中", "已整改", "不属实")
+DEFAULT_STATUSES = ("未整改", "整改中", "已整改", "不属实", "销号")
 BAD_SHEET_CHARS = set("[]:*?/\\")
 # what one case (一个问题) of a rule is, for 表1 and 表5: findings of a rule with the same key
 # are one case (C01's two cards of one person are one 一人多卡)
@@ -89,6 +89,11 @@ class ReportSpec:
     @property
     def open_status(self) -> str:
         return self.statuses[0]
+
+    @property
+    def closed_status(self) -> str:
+        """销号: rectified and confirmed closed (or gone from the data)."""
+        return self.statuses[4]
 
 
 def _err(key: str, what: str, got: Any) -> ConfigError:
@@ -181,9 +186,11 @@ def report_spec(config: Config) -> ReportSpec:
     if not isinstance(days, int) or isinstance(days, bool) or days < 0:
         raise _err("deadline_days", "a whole number of days ≥ 0", days)
     statuses = _texts(raw, "statuses", DEFAULT_STATUSES)
-    if len(statuses) != 4 or len(set(statuses)) != 4:
-        raise _err("statuses", "four different texts: new, in progress, rectified, unfounded",
-                   list(statuses))
+    if len(statuses) == 4 and DEFAULT_STATUSES[4] not in statuses:
+        statuses = (*statuses, DEFAULT_STATUSES[4])  # a config from before 销号
+    if len(statuses) != 5 or len(set(statuses)) != 5:
+        raise _err("statuses", "four different texts: new, in progress, rectified, unfounded "
+                   "(and a fifth, closed: 销号)", list(statuses))
     sheets_raw = raw.get("sheets") or {}
     if not isinstance(sheets_raw, dict):
         raise _err("sheets", "a mapping", sheets_raw)
