@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import fastexcel
+import openpyxl
 import polars as pl
 import pytest
 import xlsxwriter
@@ -21,7 +22,8 @@ from cardcheck.errors import CardcheckError
 from cardcheck.example import example_findings, example_run
 from cardcheck.ledger.store import Ledger
 from cardcheck.outputs.write import write_outputs
-from cardcheck.pipeline.options import CheckRun, Timer
+from cardcheck.pipeline.options import CheckOptions, CheckRun, Timer
+from cardcheck.pipeline.run import run_check
 from cardcheck.progress import Progress
 from cardcheck.report.spec import report_spec
 
@@ -299,3 +301,26 @@ def test_apply_updates_sets_what_it_is_given(tmp_path: Path) -> None:
     assert missing == ["ffffffffffff"]
     assert (row["status"], row["recovered"]) == ("已整改", 100)
     assert history.filter(pl.col("field") == "status")["source"].to_list() == ["import x.xlsx"]
+
+
+@pytest.mark.parametrize("households,seed", [(300, 5), (400, 8)])
+def test_ledger_export_names_the_county_and_has_the_official_lines(
+        demo_county, tmp_path: Path, households: int, seed: int) -> None:
+    """The export says 柳林县 (the roll's 填报单位 line, as the check resolved it), not the
+    region code, and carries 填报单位（盖章） above the table and the signers below it."""
+    county, out = demo_county(households, seed), tmp_path / "out"
+    run_check(CheckOptions(roll=None, accounts=None, payments=[], out=out, inputs=county,
+                           quiet=True))
+    done = CliRunner().invoke(app, ["ledger", "export", "--ledger", str(out / "cardcheck.db"),
+                                    "--out", str(tmp_path / "exp")])
+    assert done.exit_code == 0, done.output
+    book = openpyxl.load_workbook(next((tmp_path / "exp").glob("*.xlsx")))
+    cells = [list(r) for r in book["表4"].iter_rows(values_only=True)]
+    rows = [[c for c in r if c not in (None, "")] for r in cells]
+    assert rows[1][0].startswith("填报单位（盖章）：柳林县民政局")
+    head = next(i for i, r in enumerate(cells) if "问题编号" in r)
+    at = cells[head].index("县")
+    counties = {r[at] for r in cells[head + 1:]
+                if isinstance(r[0], str) and re.fullmatch(r"[0-9a-f]{12}", r[0])}
+    assert counties == {"柳林县"}
+    assert any(str(r[0]).startswith("负责人：") for r in rows[-3:] if r)

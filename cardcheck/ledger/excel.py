@@ -17,6 +17,7 @@ Excel row.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -446,9 +447,19 @@ def export_tables(ledger: Ledger, out: Path, spec: ReportSpec, unmask: bool = Fa
     df = ledger_findings(ledger, spec)
     at = now.isoformat(timespec="seconds")
     issue = ledger.record_export(df.get_column("finding_id").to_list(), path.name, at)
-    sub = (f"台账导出：{ledger.path.name}　制表时间：{now:%Y-%m-%d %H:%M}"
-           + ("" if unmask else "　身份证号、卡号已脱敏"))
-    w = Writer(path, rows=df.height)
+    # the county's name and 填报单位 as the last check resolved them (config, roll's title line)
+    county = spec.county or ledger.meta("county") or ""
+    reporter = spec.furniture.reporter or ledger.meta("reporter") or ""
+    codes = df.get_column("region_code").drop_nulls().unique()
+    if county and codes.len() == 1:
+        # one county's ledger: a row without a region (paid off the roll) is that county's too
+        blank = pl.col("county").is_null() | (pl.col("county") == "")
+        df = df.with_columns(pl.when(blank | (pl.col("county") == codes[0])).then(pl.lit(county))
+                             .otherwise(pl.col("county")).alias("county"))
+    sub = (f"{'地区：' + county + '　' if county else ''}台账导出：{ledger.path.name}　"
+           f"制表时间：{now:%Y-%m-%d %H:%M}" + ("" if unmask else "　身份证号、卡号已脱敏"))
+    w = Writer(path, rows=df.height, date=f"{now:%Y年%m月%d日}",
+               furniture=dataclasses.replace(spec.furniture, reporter=reporter))
     w.table(spec.sheets["t4"], T.table4(df, unmask), sub, spec.statuses)
     w.table(spec.sheets["t5"], T.table5(df, spec), sub)
     stamp = w.wb.add_worksheet(STAMP_SHEET)

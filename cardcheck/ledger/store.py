@@ -275,6 +275,11 @@ class Ledger:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def set_meta(self, values: dict[str, str]) -> None:
+        """Remember settings of the last run the exports need (the county's name, 填报单位)."""
+        with self.transaction() as c:
+            c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(values.items()))
+
     # ------------------------------------------------------------------ runs
     def record_run(self, findings: pl.DataFrame, stage: str, ran_rules: Iterable[str],
                    defaults: pl.DataFrame | None = None, households: pl.DataFrame | None = None,

@@ -28,7 +28,13 @@ from cardcheck.pipeline.options import CheckRun, Timer, ledger_path, resolve_pat
 from cardcheck.progress import Progress
 from cardcheck.report import summary as S
 from cardcheck.report import tables as T
-from cardcheck.report.book import BookInput, build_and_write, cards_csv_path, workbook_name
+from cardcheck.report.book import (
+    BookInput,
+    build_and_write,
+    cards_csv_path,
+    resolved_spec,
+    workbook_name,
+)
 from cardcheck.report.files import SECRET_WORDS, write_csv, write_text
 from cardcheck.report.spec import ReportSpec, report_spec
 from cardcheck.report.terminal import SummaryInput, render
@@ -95,6 +101,9 @@ def write_run(run: CheckRun, timer: Timer, progress: Progress, staging: Staging,
                 frames.get("roll"), frames.get("accounts")), ledger)
             state = ledger.state(findings.get_column("finding_id").to_list())
             ledger_state = ledger_findings(ledger, spec)
+            info = S.scope(frames)
+            named = resolved_spec(spec, info, run.inputs.counts)  # for `ledger export`
+            ledger.set_meta({"county": named.county, "reporter": named.furniture.reporter})
         failpoint("ledger")
         progress.step("writing findings.csv and rejects.csv")
         for key, written in write_findings(findings, state, spec, staging.folder,
@@ -104,7 +113,6 @@ def write_run(run: CheckRun, timer: Timer, progress: Progress, staging: Staging,
             write_csv(rejects_csv(run.inputs.rejects, opts.unmask), staging.path("rejects.csv")))
         failpoint("findings")
         reported = findings.filter(~pl.col("finding_id").is_in(record.suppressed))
-        info = S.scope(frames)
         if opts.excel:
             progress.step("writing the workbook")
             basis = T.basis_of({r.code: r.needs for r in catalogue(run.config)})
