@@ -14,9 +14,13 @@ from pathlib import Path
 
 import polars as pl
 
+from cardcheck.engines.runner import FINDINGS_OUT
 from cardcheck.report.excel import Writer
 from cardcheck.report.files import write_csv
 from cardcheck.report.spec import ReportSpec
+
+# findings.csv's columns and types (for reading it back)
+FINDINGS_CSV = {**FINDINGS_OUT, "amount_yuan": pl.String, "status": pl.String}
 
 
 def yuan(col: str) -> pl.Expr:
