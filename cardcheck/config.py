@@ -17,7 +17,7 @@ import yaml
 from cardcheck.errors import ConfigError
 
 DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", "tables.yaml",
-                 "dates.yaml", "sampling.yaml")
+                 "dates.yaml", "sampling.yaml", "precheck.yaml")
 LEVELS = ("household", "person")
 SEVERITIES = ("high", "medium", "low", "warning")
 MATCHES = ("person", "spouse", "household")  # whom a reference list's entry touches
@@ -105,6 +105,7 @@ class Config:
     lists: dict[str, RefListSpec]
     report: dict[str, Any] = field(default_factory=dict)
     sampling: dict[str, Any] = field(default_factory=dict)  # checked by cardcheck.ledger.sampling
+    precheck: dict[str, Any] = field(default_factory=dict)  # checked by cardcheck.precheck.settings
     dates: DateSettings = field(default_factory=DateSettings)
     reversal_days: int = 31  # a negative payment nets a credit this many days around it
     sources: tuple[str, ...] = ()
@@ -324,7 +325,7 @@ def _report(report: Any, label: str, key: str = "report") -> dict[str, Any]:
 def _validate(raw: dict[str, Any], label: str) -> Config:
     """The config, or ConfigError naming every problem found (not only the first)."""
     known = {"tables", "funds", "generic_memos", "exclusive_pairs", "rules", "lists", "report",
-             "dates", "reversals", "sampling"}
+             "dates", "reversals", "sampling", "precheck"}
     errors = _Errors()
     for key in raw:
         errors.check(_expect, key in known, label, key, f"one of the sections {sorted(known)}",
@@ -359,6 +360,7 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
             lists[kind] = found
     report = errors.check(_report, raw.get("report") or {}, label) or {}
     sampling = errors.check(_report, raw.get("sampling") or {}, label, "sampling") or {}
+    precheck = errors.check(_report, raw.get("precheck") or {}, label, "precheck") or {}
     dates = errors.check(_dates, raw.get("dates") or {}, tables, label) if tables_ok else None
     memos = errors.check(_str_list, raw.get("generic_memos") or ["代发"], label, "generic_memos")
     days = errors.check(_reversal_days, raw.get("reversals") or {}, label)
@@ -373,6 +375,7 @@ def _validate(raw: dict[str, Any], label: str) -> Config:
         lists=lists,
         report=report,
         sampling=sampling,
+        precheck=precheck,
         dates=dates,
         reversal_days=days,
     )
