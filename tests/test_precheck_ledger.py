@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import fastexcel
 import openpyxl
 import polars as pl
 import pytest
@@ -171,3 +172,23 @@ def test_the_configuration_page_example_is_valid(tmp_path) -> None:
     path.write_text("precheck:" + block, encoding="utf-8")
     settings = precheck_settings(load_config(path))
     assert "E04" not in settings.rules and settings.open_statuses == ("未整改",)
+
+
+def test_the_ledger_export_shows_what_precheck_stopped(screened) -> None:
+    demo, ledger, tmp, truth = screened
+    fill(tmp / "out" / f"暂缓清单_{BATCH}.xlsx", {truth["line"][0]: ("放行", ""),
+                                                 truth["line"][1]: ("不放行", "")})
+    assert release(str(tmp / "out" / f"暂缓清单_{BATCH}.xlsx"), "--ledger", str(ledger))[0] == 0
+    result = CliRunner().invoke(app, ["ledger", "export", "--out", str(tmp / "export"),
+                                      "--ledger", str(ledger)])
+    assert result.exit_code == 0, result.output
+    book = next((tmp / "export").glob("*.xlsx"))
+    reader = fastexcel.read_excel(str(book))
+    assert "预审拦截" in reader.sheet_names
+    sheet = reader.load_sheet("预审拦截", header_row=2, dtypes="string").to_polars()
+    counts = dict(zip(sheet["处理结果"], sheet["笔数"].cast(pl.Float64).cast(pl.Int64),
+                      strict=True))
+    body = [ln for ln in lines_of(demo / f"{BATCH}.csv") if ln[:1].isdigit()]
+    assert counts == {"可发": len(body) - truth.height, "放行": 1, "暂缓": truth.height - 2,
+                      "不放行": 1}
+    assert set(sheet["所属月份"]) == {"2023-12"}

@@ -15,6 +15,7 @@ import fastexcel
 import polars as pl
 
 from cardcheck.errors import InputError
+from cardcheck.ledger.precheck import STOPPED_SHEET, stopped
 from cardcheck.ledger.store import Ledger
 from cardcheck.report import tables as T
 from cardcheck.report.excel import Writer
@@ -129,7 +130,8 @@ def ledger_findings(ledger: Ledger, spec: ReportSpec) -> pl.DataFrame:
 
 
 def export_tables(ledger: Ledger, out: Path, spec: ReportSpec, unmask: bool = False) -> Path:
-    """表4 and 表5 from the ledger's state (every problem recorded, gone ones noted)."""
+    """表4 and 表5 from the ledger's state (every problem recorded, gone ones noted), and the
+    batches `cardcheck precheck` screened (预审拦截) when there are any."""
     out.mkdir(parents=True, exist_ok=True)
     now = datetime.now()
     path = out / f"cardcheck_ledger_{now:%Y%m%d}.xlsx"
@@ -139,5 +141,8 @@ def export_tables(ledger: Ledger, out: Path, spec: ReportSpec, unmask: bool = Fa
     w = Writer(path, rows=df.height)
     w.table(spec.sheets["t4"], T.table4(df, unmask), sub, spec.statuses)
     w.table(spec.sheets["t5"], T.table5(df, spec), sub)
+    screened = stopped(ledger)  # `cardcheck precheck`'s batches, when the ledger has any
+    if screened.height:
+        w.table(STOPPED_SHEET, screened, sub)
     w.close()
     return path

@@ -19,11 +19,11 @@ import polars as pl
 
 from cardcheck.config import Config, load_config
 from cardcheck.errors import CardcheckError, InputError
+from cardcheck.ledger.precheck import APPROVED, HELD, REFUSED, decide, run_lines, run_of
 from cardcheck.ledger.store import Ledger
 from cardcheck.outputs.staging import private_umask, staged
 from cardcheck.precheck.batch import read_batch
 from cardcheck.precheck.holdlist import read_holdlist
-from cardcheck.precheck.record import APPROVED, HELD, REFUSED, decide, run_lines, run_of
 from cardcheck.precheck.settings import precheck_settings
 from cardcheck.precheck.split import BatchFile, output_name
 from cardcheck.precheck.summary import yuan

@@ -24,6 +24,7 @@ from cardcheck.engines import polars_affinity
 from cardcheck.errors import CardcheckError, ExitCode, InputError
 from cardcheck.ingest import load_inputs
 from cardcheck.ingest.checks import polars_engine, read_workers, same_files
+from cardcheck.ledger.precheck import HELD, RELEASED, earlier_decisions, record_run
 from cardcheck.ledger.store import Ledger
 from cardcheck.model import REJECTS, rejects_csv
 from cardcheck.outputs.staging import private_umask, staged
@@ -32,7 +33,6 @@ from cardcheck.pipeline.options import CheckOptions, Timer, parse_refs, read_inp
 from cardcheck.pipeline.run import check_ledger
 from cardcheck.precheck.batch import Batch, month_text, parse_month, read_batch
 from cardcheck.precheck.holdlist import hold_rows, write_holdlist
-from cardcheck.precheck.record import HELD, RELEASED, earlier_decisions, record_run
 from cardcheck.precheck.screen import READ, Screening, screen
 from cardcheck.precheck.settings import PrecheckSettings, precheck_settings
 from cardcheck.precheck.split import BatchFile, output_name

@@ -19,11 +19,11 @@ import polars as pl
 from cardcheck.config import Config
 from cardcheck.engines import Engine
 from cardcheck.engines.runner import RuleRun, run_rules
+from cardcheck.ledger.precheck import open_card_findings, sent_payments
 from cardcheck.ledger.store import Ledger
 from cardcheck.model import conform
 from cardcheck.precheck.batch import BATCH_FILE, Batch
 from cardcheck.precheck.link import Attributed, empty, ledger_holds, link
-from cardcheck.precheck.record import open_card_findings, sent_payments
 from cardcheck.precheck.settings import MEMO, PrecheckSettings
 from cardcheck.progress import Progress
 from cardcheck.rules import by_code

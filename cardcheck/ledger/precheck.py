@@ -14,7 +14,9 @@ opens as before; a ledger with them opens in an older cardcheck, which does not 
 
 So the next month knows what went to the bank: the lines released (可发, 放行) of runs not
 superseded are payments made, for the months the payment files given do not cover (P04
-"already paid"), and the hold list shows a card's earlier decisions.
+"already paid"), and the hold list shows a card's earlier decisions. The campaign tables do
+too: `cardcheck ledger export` adds a sheet 预审拦截 (`stopped`): per batch screened, the lines
+and money sent, released by the approver, still held and refused.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import polars as pl
 from cardcheck.config import Config
 from cardcheck.ledger.store import Ledger, now_text
 from cardcheck.normalize.derive import derive
+from cardcheck.report.spec import SheetSpec
 
 RELEASED, HELD, APPROVED, REFUSED = "可发", "暂缓", "放行", "不放行"
 SENT = (RELEASED, APPROVED)
@@ -178,3 +181,28 @@ def decide(ledger: Ledger, run_key: str, decisions: pl.DataFrame, by: str | None
             "l.run_key = precheck_runs.run_key AND l.state IN (?, ?)) WHERE run_key = ?",
             (*SENT, *SENT, HELD, REFUSED, HELD, REFUSED, run_key))
 
+
+
+STOPPED_SHEET = SheetSpec("预审拦截", "代发报盘预审拦截情况", (
+    ("month", "所属月份"), ("batch", "报盘"), ("run_key", "预审编号"), ("state", "处理结果"),
+    ("lines", "笔数"), ("amount", "金额(元)"),
+))
+STATE_ORDER = {RELEASED: 0, APPROVED: 1, HELD: 2, REFUSED: 3}
+
+
+def stopped(ledger: Ledger) -> pl.DataFrame:
+    """Per batch screened (runs not superseded) and state: lines and money (STOPPED_SHEET)."""
+    schema = {"month": pl.String, "batch": pl.String, "run_key": pl.String, "state": pl.String,
+              "lines": pl.Int64, "amount": pl.Int64}
+    if not _has_tables(ledger):
+        return pl.DataFrame(schema=schema)
+    rows = ledger.conn.execute(
+        "SELECT r.month, r.batch, r.run_key, l.state, count(*), coalesce(sum(l.amount), 0) FROM "
+        "precheck_lines l JOIN precheck_runs r USING (run_key) WHERE r.superseded_by IS NULL "
+        "GROUP BY r.run_key, l.state").fetchall()
+    df = pl.DataFrame(rows, orient="row", schema={**schema, "month": pl.Int64})
+    return df.with_columns(
+        pl.format("{}-{}", pl.col("month") // 100,
+                  (pl.col("month") % 100).cast(pl.String).str.zfill(2)).alias("month"),
+        pl.col("state").replace_strict(STATE_ORDER, default=9).alias("_o"),
+    ).sort("month", "batch", "run_key", "_o").drop("_o")
