@@ -92,16 +92,16 @@ def bench(households: int, seed: int = 7, runs: int = 3, keep: Path | None = Non
             for stage in manifest["stages"]:
                 stages.setdefault(stage["name"], []).append(stage["seconds"])
         summary = manifest["summary"]
-        lines = [f"precheck of {households:,} households (seed {seed}; files written in "
-                 f"{made:.1f} s), median of {runs} run(s) in fresh processes", "",
+        lines = [(f"precheck of {households:,} households (seed {seed}; files written in "
+                  f"{made:.1f} s), median of {runs} run(s) in fresh processes"), "",
                  "| file | rows |", "|---|---:|"]
         lines += [f"| {name} | {n:,} |" for name, n in rows.items()]
         lines += ["", "| stage | seconds |", "|---|---:|"]
         lines += [f"| {name} | {statistics.median(v):.2f} |" for name, v in stages.items()]
         lines += [f"| **precheck (wall, process)** | **{statistics.median(totals):.2f}** |", "",
-                  f"peak memory {statistics.median(peaks):,.0f} MB; lines {summary['lines']:,}, "
-                  f"released {summary['released']['lines']:,}, held "
-                  f"{summary['held']['lines']:,}"]
+                  (f"peak memory {statistics.median(peaks):,.0f} MB; lines {summary['lines']:,}, "
+                   f"released {summary['released']['lines']:,}, held "
+                   f"{summary['held']['lines']:,}")]
         return "\n".join(lines)
     finally:
         if keep is None:
