@@ -2,10 +2,10 @@
 
     python benchmarks/precheck.py --households 300000 [--runs 3] [--keep DIR]
 
-Builds a demo region of N households (a prefecture: 300,000 households, about 790,000 roll
+Builds a demo region of N households (a prefecture: 300,000 households, about 760,000 roll
 rows) and writes, as clean UTF-8 CSV: the roll, the account master, the five reference lists,
 November's payments (the payments already made) and December's batch (about one line per
-household: 300,000 households give some 250,000 lines, with the demo's planted lines). Then,
+household: 300,000 households give some 310,000 lines, with the demo's planted lines). Then,
 each run in a fresh process, `cardcheck precheck` with a fresh ledger: the wall time, peak
 memory and the stages from precheck.json (reading the batch, reading and normalising the
 other files, the rules and tying findings to lines, the outputs, the ledger). Prints a Markdown
