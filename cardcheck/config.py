@@ -20,7 +20,7 @@ from cardcheck.errors import ConfigError
 from cardcheck.limits import Limits, validate_limits
 
 DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", "tables.yaml",
-                 "dates.yaml", "sampling.yaml", "limits.yaml")
+                 "dates.yaml", "sampling.yaml", "limits.yaml", "precheck.yaml")
 LEVELS = ("household", "person")
 SEVERITIES = ("high", "medium", "low", "warning")
 MATCHES = ("person", "spouse", "household")  # whom a reference list's entry touches
@@ -109,6 +109,7 @@ class Config:
     lists: dict[str, RefListSpec]
     report: dict[str, Any] = field(default_factory=dict)
     sampling: dict[str, Any] = field(default_factory=dict)  # checked by cardcheck.ledger.sampling
+    precheck: dict[str, Any] = field(default_factory=dict)  # checked by cardcheck.precheck.settings
     dates: DateSettings = field(default_factory=DateSettings)
     reversal_days: int = 31  # a negative payment nets a credit this many days around it
     sources: tuple[str, ...] = ()
@@ -369,7 +370,7 @@ def _validate(raw: dict[str, Any], label: str, shipped_rules: dict[str, Any]) ->
     """The config, or ConfigError naming every problem found (not only the first).
     `shipped_rules`: the `rules` of configs/rules.yaml, which declare every rule's settings."""
     known = {"tables", "funds", "generic_memos", "exclusive_pairs", "rules", "lists", "report",
-             "dates", "reversals", "sampling"}
+             "dates", "reversals", "sampling", "precheck"}
     errors = _Errors()
     for key in raw:
         errors.check(_expect, key in known, label, key, f"one of the sections {sorted(known)}",
@@ -400,6 +401,7 @@ def _validate(raw: dict[str, Any], label: str, shipped_rules: dict[str, Any]) ->
             lists[kind] = found
     report = errors.check(_report, raw.get("report") or {}, label) or {}
     sampling = errors.check(_report, raw.get("sampling") or {}, label, "sampling") or {}
+    precheck = errors.check(_report, raw.get("precheck") or {}, label, "precheck") or {}
     dates = errors.check(_dates, raw.get("dates") or {}, tables, label) if tables_ok else None
     memos = errors.check(_str_list, raw.get("generic_memos") or ["代发"], label, "generic_memos")
     days = errors.check(_reversal_days, raw.get("reversals") or {}, label)
@@ -414,6 +416,7 @@ def _validate(raw: dict[str, Any], label: str, shipped_rules: dict[str, Any]) ->
         lists=lists,
         report=report,
         sampling=sampling,
+        precheck=precheck,
         dates=dates,
         reversal_days=days,
     )

@@ -23,7 +23,8 @@ LAYERS = [
     ("cardcheck.ledger",),  # the 表4 round trip and the visit lists are workbooks
     ("cardcheck.pipeline.options",),
     ("cardcheck.outputs",),
-    ("cardcheck.pipeline", "cardcheck.tokenize", "cardcheck.inspect", "cardcheck.example"),
+    ("cardcheck.pipeline", "cardcheck.tokenize", "cardcheck.inspect", "cardcheck.example",
+     "cardcheck.precheck"),
     ("cardcheck.cli", "cardcheck.__main__"),
 ]
 OPTIONAL = ("duckdb", "pyspark")

@@ -17,6 +17,7 @@ import typer
 
 from cardcheck.cli import graph as graph_commands
 from cardcheck.cli import ledger as ledger_commands
+from cardcheck.cli import precheck as precheck_commands
 from cardcheck.cli import tokenize as tokenize_commands
 from cardcheck.cli.common import fail, internal_error
 from cardcheck.errors import CardcheckError, ExitCode
@@ -198,7 +199,7 @@ def list_rules(config: Path | None = typer.Option(None, "--config", help="Your Y
         typer.echo(terminal_text(f"{rule.code}  {rule.name}  [{rule.severity_for(cfg)}]  {rule.title}  ({needs})"))
 
 
-for _commands in (graph_commands, ledger_commands, tokenize_commands):
+for _commands in (graph_commands, ledger_commands, precheck_commands, tokenize_commands):
     _commands.register(app)
 
 

@@ -4,7 +4,8 @@
 
 writes the roll, the bank's account master, payments, transactions, the reference lists and a
 neighbouring county's roll into `out`, with `inputs.yaml` (which file is which, for
-`cardcheck check --inputs out`) and `truth.csv` (every planted case and look-alike). Without
+`cardcheck check --inputs out`) and `truth.csv` (every planted case and look-alike), and the
+batch of the last month for `cardcheck precheck` with its history and truth (batch.py). Without
 `clean` the files come in the shapes real exports have (GBK CSV with a title, totals and footer,
 an XLSX account master with spaced card numbers, mixed date formats …); every messy value still
 decodes to the truth. `demo_frames()` gives the same county as canonical frames, for tests
@@ -26,6 +27,7 @@ import polars as pl
 
 from cardcheck.config import load_config
 from cardcheck.demo import (
+    batch,
     payments,
     people,
     plant_card,
@@ -91,7 +93,8 @@ def build(households: int = 2000, seed: int = 7) -> Demo:
                  plant_pay.p05, plant_pay.p06, plant_pay.lookalikes, plant_card.c05,
                  plant_card.c07, plant_card.c08, plant_elig.e01, plant_elig.e02,
                  plant_elig.e03_e05, plant_elig.e07, plant_elig.e08, plant_elig.e09_roll,
-                 plant_shared.orphan_siblings, plant_shared.disabled_pairs):
+                 plant_shared.orphan_siblings, plant_shared.disabled_pairs,
+                 batch.precheck_lookalikes):
         step(w)
     profiles = transactions.profiles(w.profiles)
     return Demo(w, w.truth_frame(), time.perf_counter() - t0, seed, profiles)
@@ -138,5 +141,9 @@ def summary(demo: Demo, out: Path, files: dict[str, int], write_s: float, clean:
         + f"{truth.height - planted.height} look-alikes in truth.csv",
         f"  generated in {demo.seconds:.1f}s, written in {write_s:.1f}s; "
         + f"check it with: cardcheck check --inputs {out} --out {out}/run",
+        f"  {files.get('batch', 0):,} lines in {batch.BATCH}.csv, December's batch (planted "
+        + f"lines in {batch.BATCH}_truth.csv); screen it with: cardcheck precheck --inputs "
+        + f"{out} --batch {out}/{batch.BATCH}.csv --payments {out}/{batch.HISTORY}.csv "
+        + f"--month 2023-12 --ledger {out}/run/cardcheck.db --out {out}/precheck",
     ]
     return "\n".join(lines)

@@ -48,6 +48,7 @@ class World:
     p01_keys: list[int] = field(default_factory=list)
     late_deaths: list[tuple[dict[str, Any], str]] = field(default_factory=list)
     moved_here: list[dict[str, Any]] = field(default_factory=list)
+    precheck: dict[str, int] = field(default_factory=dict)  # households of the batch's look-alikes
     # draws of the plants added last (plant_shared), apart from `rng` so that adding them
     # changes no draw of the plants before
     late_rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))

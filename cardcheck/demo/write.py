@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cardcheck.demo import mess
+from cardcheck.demo import batch, mess
 from cardcheck.demo.county import Demo
 from cardcheck.demo.files import FILES, PRECISION_LOST_TEXT, text_frame
 from cardcheck.errors import CardcheckError
@@ -70,9 +70,13 @@ def write_all(demo: Demo, out: Path, clean: bool) -> dict[str, int]:
     names["payments"] = FILES["payments"] + ".csv"
     names["transactions"] = FILES["transactions"] + ".csv"
     counts["payments"] = counts["transactions"] = 0
-    with open(out / names["payments"], "wb") as pf, open(out / names["transactions"], "wb") as tf:
+    # the months before the batch's, for `cardcheck precheck --payments`
+    history = out / (batch.HISTORY + ".csv")
+    with open(out / names["payments"], "wb") as pf, open(out / names["transactions"], "wb") as tf, \
+            open(history, "wb") as hf:
         if not clean:
             pf.write(b"\xef\xbb\xbf")  # the bank's export starts with a BOM
+            hf.write(b"\xef\xbb\xbf")
         for i, (pays, txns) in enumerate(demo.months()):
             pays, txns = conform(pays, "payments"), conform(txns, "transactions")
             if clean:
@@ -81,8 +85,15 @@ def write_all(demo: Demo, out: Path, clean: bool) -> dict[str, int]:
                 ptext, ttext = mess.payments(pays), mess.transactions(txns, i)
             ptext.write_csv(pf, include_header=i == 0)
             ttext.write_csv(tf, include_header=i == 0)
+            if i + 1 < batch.MONTH:
+                ptext.write_csv(hf, include_header=i == 0)
             counts["payments"] += pays.height
             counts["transactions"] += txns.height
+    lines = batch.batch_lines(demo.world, demo.truth, demo.seed)
+    data, batch_truth = batch.batch_text(lines, clean)
+    (out / (batch.BATCH + ".csv")).write_bytes(data)
+    batch_truth.write_csv(out / (batch.BATCH + "_truth.csv"))
+    counts["batch"] = lines.height
     for stale in out.glob("*"):  # a previous run in the other mode left other extensions
         if stale.is_file() and stale.stem in FILES.values() and stale.name not in names.values():
             stale.unlink()

@@ -101,10 +101,13 @@ def run_rules(
     select: Iterable[str] | None = None,
     progress: Callable[[str], None] | None = None,
     unusable: dict[str, str] | None = None,
+    shared: dict[str, nw.LazyFrame] | None = None,
 ) -> RunResult:
     """Run the chosen rules (all by default) over the canonical frames present in this run.
     `unusable`: tables read from files that gave no usable row (the rules needing them do not
-    run, with that reason)."""
+    run, with that reason). `shared`: a dict to keep the frames the rules share in (the
+    attributed payments …), for a caller that reads them after the run (`cardcheck precheck`
+    ties findings to batch lines through them)."""
     engine = engine or Engine()
     rules = catalogue(config)
     if select is not None:
@@ -113,7 +116,8 @@ def run_rules(
     lazies = {name: engine.lazy(df) for name, df in frames.items()}
     parts: list[pl.DataFrame] = []
     runs: list[RuleRun] = []
-    shared: dict[str, nw.LazyFrame] = {}  # frames rules share, computed by the first that asks
+    # frames rules share, computed by the first that asks
+    shared = {} if shared is None else shared
     for rule in rules:
         if not rule.enabled(config):
             runs.append(RuleRun(rule.code, rule.name, "disabled", "enabled: false in config"))

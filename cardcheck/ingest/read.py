@@ -427,6 +427,37 @@ def _sheet_table(reader: fastexcel.ExcelReader, path: Path, name: str, layout: S
     return Table(name, head, body, numeric, offset)
 
 
+@dataclass
+class SheetCells:
+    """Every cell of one sheet as the loader numbers it, for a writer that copies rows of it
+    (`cardcheck precheck` splits a batch workbook): `cells` holds c0, c1 … as text (merged
+    ranges filled, as read) and `__line`, the row as Excel numbers it; `numbers` is True where
+    a cell is a number in the workbook; `merged` the merged ranges in c/row-index coordinates
+    (r1, r2, c1, c2, 0-based and inclusive)."""
+
+    cells: pl.DataFrame
+    numbers: pl.DataFrame
+    merged: list[tuple[int, int, int, int]]
+    first_col: int = 0  # the sheet's column of c0 (calamine drops leading empty columns)
+
+
+def sheet_cells(data: bytes, fmt: str, sheet_name: str, path: Path = Path("workbook"),
+                limits: Limits | None = None) -> SheetCells:
+    """The cells of `sheet_name` of a workbook (`fmt` xlsx or xls), numbered as the loader
+    numbers them (source_line); the workbook held to `limits` as every reader's input."""
+    limits = limits or Limits()
+    layouts = check_xlsx(data, path, limits) if fmt == "xlsx" else check_xls(data, path, limits)
+    reader = fastexcel.read_excel(data)
+    layout = layouts.get(sheet_name, SheetLayout())
+    table = _sheet_table(reader, path, sheet_name, layout, [])
+    cells = table.body(-1)
+    columns = [int(c[1:]) for c in cells.columns if c != "__line"]
+    flags = table.numeric(-1, columns) if table.numeric is not None else {}
+    numbers = pl.DataFrame([flags[i].rename(f"c{i}") for i in columns]) if flags else \
+        cells.select(pl.lit(False).alias(c) for c in cells.columns if c != "__line")
+    return SheetCells(cells, numbers, layout.merged, layout.first_col)
+
+
 def _widen(flags: pl.DataFrame, columns: list[int]) -> pl.DataFrame:
     """A frame of c0 … c<max(columns)> holding the given columns, the others null (so merged
     ranges keep their column positions)."""

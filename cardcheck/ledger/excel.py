@@ -28,6 +28,7 @@ import polars as pl
 from cardcheck.errors import InputError
 from cardcheck.ingest.guard import read_file
 from cardcheck.ingest.xlsx import check_xlsx
+from cardcheck.ledger.precheck import STOPPED_SHEET, stopped
 from cardcheck.ledger.store import Ledger, now_text, own_note
 from cardcheck.limits import Limits
 from cardcheck.report import tables as T
@@ -439,8 +440,9 @@ def ledger_findings(ledger: Ledger, spec: ReportSpec) -> pl.DataFrame:
 
 
 def export_tables(ledger: Ledger, out: Path, spec: ReportSpec, unmask: bool = False) -> Path:
-    """表4 and 表5 from the ledger's state (every problem recorded, gone ones noted); what 表4
-    issues is recorded in the ledger and named in a hidden sheet, for the import."""
+    """表4 and 表5 from the ledger's state (every problem recorded, gone ones noted), and the
+    batches `cardcheck precheck` screened (预审拦截) when there are any; what 表4 issues is
+    recorded in the ledger and named in a hidden sheet, for the import."""
     out.mkdir(parents=True, exist_ok=True)
     now = datetime.now()
     path = out / f"cardcheck_ledger_{now:%Y%m%d}.xlsx"
@@ -462,6 +464,9 @@ def export_tables(ledger: Ledger, out: Path, spec: ReportSpec, unmask: bool = Fa
                furniture=dataclasses.replace(spec.furniture, reporter=reporter))
     w.table(spec.sheets["t4"], T.table4(df, unmask), sub, spec.statuses)
     w.table(spec.sheets["t5"], T.table5(df, spec), sub)
+    screened = stopped(ledger)  # `cardcheck precheck`'s batches, when the ledger has any
+    if screened.height:
+        w.table(STOPPED_SHEET, screened, sub)
     stamp = w.wb.add_worksheet(STAMP_SHEET)
     for r, (key, value) in enumerate((("说明", STAMP_NOTE), ("ledger", ledger.meta("ledger_id")),
                                       ("issue", str(issue)), ("at", at))):

@@ -71,19 +71,23 @@ def flags(params: dict[str, Any], one_off: list[str]) -> dict[str, nw.Expr]:
     return out
 
 
-def check(ctx: Context) -> nw.LazyFrame:
+def problems(ctx: Context) -> nw.LazyFrame:
+    """One row per payment and problem it has: the payment's card, fund (the roll's fund it
+    pays, else the card's only fund), amount, months, memo and line (source_file,
+    source_line), and `problem` (a key of PROBLEMS). `check` adds them up per card, fund and
+    problem; `cardcheck precheck` holds the batch lines among them."""
     cfg, roll = ctx.config, ctx.table("roll")
     one_off = [f.name for f in cfg.funds.values() if f.one_off]
-    problems = flags(ctx.params, one_off)
+    flagged = flags(ctx.params, one_off)
     funds = card_funds(roll, cfg).group_by("card_no").agg(
         nw.col("n_funds").min(), nw.col("fund").min().alias("roll_fund"),
         nw.col("fund").max().alias("roll_fund_max"))
     keep = ["card_no", "fund", "amount", "pay_month", "memo", "memo_period", "gap",
-            "roll_fund", "roll_fund_max"]
+            "roll_fund", "roll_fund_max", "source_file", "source_line"]
     distance = (month_index(nw.col("memo_period")) - month_index(nw.col("pay_month"))).abs()
     # one pass over the payments: their problems as a list, exploded to (payment, problem)
     listed = nw.concat_str([nw.when(flag.fill_null(False)).then(nw.lit(name + ","))
-                            .otherwise(nw.lit("")) for name, flag in problems.items()])
+                            .otherwise(nw.lit("")) for name, flag in flagged.items()])
     # only payments that can show a problem go through the attribution: those with a problem
     # of their own, and those on cards where some memo naming a fund pays none of the card's
     wrong_cards = (
@@ -92,17 +96,17 @@ def check(ctx: Context) -> nw.LazyFrame:
         .join(funds.select("card_no"), on="card_no", how="semi")
         .select("card_no").unique().with_columns(_wrong=nw.lit(True))
     )
-    own = [f.fill_null(False) for k, f in problems.items() if k != "wrong_fund"]
+    own = [f.fill_null(False) for k, f in flagged.items() if k != "wrong_fund"]
     pays = (ctx.table("payments").join(wrong_cards, on="card_no", how="left")
             .filter(nw.any_horizontal(nw.col("_wrong").fill_null(False), *own, ignore_nulls=True))
             .drop("_wrong"))
-    found = (
+    return (
         attribute(pays, roll, cfg)
         .join(funds, on="card_no", how="left")
         .with_columns(matched=~nw.col("fund").is_null())
         .with_columns(fund=nw.col("fund").fill_null(
             nw.when(nw.col("n_funds") == 1).then(nw.col("roll_fund"))))
-        .filter(nw.any_horizontal(*(f.fill_null(False) for f in problems.values()),
+        .filter(nw.any_horizontal(*(f.fill_null(False) for f in flagged.values()),
                                   ignore_nulls=True))
         .with_columns(problem=listed.str.split(","), gap=distance.fill_null(0).cast(nw.Int64))
         .select(*keep, "problem")
@@ -110,6 +114,12 @@ def check(ctx: Context) -> nw.LazyFrame:
         .filter(nw.col("problem") != "")
         .with_columns(gap=nw.when(nw.col("problem") == "period").then(nw.col("gap"))
                       .otherwise(nw.lit(0).cast(nw.Int64)))
+    )
+
+
+def check(ctx: Context) -> nw.LazyFrame:
+    found = (
+        problems(ctx)
         .group_by("card_no", "fund", "problem").agg(
             nw.len().cast(nw.Int64).alias("n_pays"),
             nw.col("amount").sum().cast(nw.Int64).alias("amount"),
@@ -163,7 +173,8 @@ RULE = Rule(
     title="payment memo missing, generic or wrong",
     severity="low",
     needs={"payments": ("card_no", "amount", "pay_date", "memo"), "roll": ("card_no", "fund")},
-    uses={"roll": ("household_id", "id_number", "name", "relation", *PLACE)},
+    uses={"roll": ("household_id", "id_number", "name", "relation", *PLACE),
+          "payments": ("source_file", "source_line")},
     check=check,
     doc=__doc__ or "",
 )
