@@ -17,9 +17,9 @@ import fastexcel
 import polars as pl
 
 from cardcheck.errors import InputError
+from cardcheck.masking import masked
 from cardcheck.precheck.settings import PrecheckSettings
 from cardcheck.report.excel import Writer
-from cardcheck.report.mask import masked
 from cardcheck.report.spec import SheetSpec
 
 HOLD_SHEET = SheetSpec("暂缓清单", "代发报盘暂缓清单", (

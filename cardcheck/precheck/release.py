@@ -17,11 +17,12 @@ from pathlib import Path
 
 import polars as pl
 
+from cardcheck.atomic import private_umask
 from cardcheck.config import Config, load_config
 from cardcheck.errors import CardcheckError, InputError
 from cardcheck.ledger.precheck import APPROVED, HELD, REFUSED, decide, run_lines, run_of
 from cardcheck.ledger.store import Ledger
-from cardcheck.outputs.staging import private_umask, staged
+from cardcheck.outputs.staging import staged
 from cardcheck.precheck.batch import read_batch
 from cardcheck.precheck.holdlist import read_holdlist
 from cardcheck.precheck.settings import precheck_settings

@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from cardcheck.atomic import private_umask
 from cardcheck.config import Config, load_config
 from cardcheck.engines import polars_affinity
 from cardcheck.errors import CardcheckError, ExitCode, InputError
@@ -27,7 +28,7 @@ from cardcheck.ingest.checks import polars_engine, read_workers, same_files
 from cardcheck.ledger.precheck import HELD, RELEASED, earlier_decisions, record_run
 from cardcheck.ledger.store import Ledger
 from cardcheck.model import REJECTS, rejects_csv
-from cardcheck.outputs.staging import private_umask, staged
+from cardcheck.outputs.staging import staged
 from cardcheck.outputs.write import file_record
 from cardcheck.pipeline.options import CheckOptions, Timer, parse_refs, read_inputs_file
 from cardcheck.pipeline.run import check_ledger
