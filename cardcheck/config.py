@@ -18,7 +18,7 @@ import yaml
 from cardcheck.errors import ConfigError
 
 DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", "tables.yaml",
-                 "dates.yaml", "sampling.yaml")
+                 "dates.yaml", "sampling.yaml", "explain.yaml")
 LEVELS = ("household", "person")
 SEVERITIES = ("high", "medium", "low", "warning")
 MATCHES = ("person", "spouse", "household")  # whom a reference list's entry touches
@@ -112,6 +112,13 @@ class Config:
     sources: tuple[str, ...] = ()
     digest: str = ""
     layouts: dict[str, LayoutSpec] = field(default_factory=dict)  # bank text files
+    # `cardcheck explain`: rule code (or "default") -> what to verify on a visit
+    checklists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def checklist(self, code: str) -> tuple[str, ...]:
+        """What a visit verifies for a finding of rule `code` (explain.checklists), else the
+        default list."""
+        return self.checklists.get(code) or self.checklists.get("default", ())
 
     @property
     def household_funds(self) -> list[str]:
@@ -366,11 +373,29 @@ def _report(report: Any, label: str, key: str = "report") -> dict[str, Any]:
     return dict(report)
 
 
+def _explain(raw: Any, codes: set[str] | None, label: str) -> dict[str, tuple[str, ...]]:
+    """`explain.checklists`: a list of texts per rule code (or `default`); `codes` the known
+    rule codes (None: not checked)."""
+    _expect(isinstance(raw, dict), label, "explain", "a mapping", raw)
+    lists = raw.get("checklists") or {}
+    _expect(isinstance(lists, dict), label, "explain.checklists",
+            "a mapping of rule codes to lists of texts", lists)
+    for key in raw:
+        _expect(key == "checklists", label, f"explain.{key}", "the key checklists", key)
+    out = {}
+    for code, items in lists.items():
+        key = f"explain.checklists.{code}"
+        _expect(codes is None or str(code) in codes or code == "default", label, key,
+                f"a rule code ({', '.join(sorted(codes or ()))}) or default", code)
+        out[str(code)] = _str_list(items, label, key)
+    return out
+
+
 def _validate(raw: dict[str, Any], label: str, shipped_rules: dict[str, Any]) -> Config:
     """The config, or ConfigError naming every problem found (not only the first).
     `shipped_rules`: the `rules` of configs/rules.yaml, which declare every rule's settings."""
     known = {"tables", "funds", "generic_memos", "exclusive_pairs", "rules", "lists", "report",
-             "dates", "reversals", "sampling"}
+             "dates", "reversals", "sampling", "explain"}
     errors = _Errors()
     for key in raw:
         errors.check(_expect, key in known, label, key, f"one of the sections {sorted(known)}",
@@ -399,6 +424,10 @@ def _validate(raw: dict[str, Any], label: str, shipped_rules: dict[str, Any]) ->
         found = errors.check(_list_spec, kind, spec, tables, funds, label)
         if found is not None:
             lists[kind] = found
+    # the codes a checklist may name; after an error above, any code (a rule or list that
+    # failed, or was not checked, is no reason for a second error here)
+    codes = None if errors.messages else set(rules) | {spec.code for spec in lists.values()}
+    checklists = errors.check(_explain, raw.get("explain") or {}, codes, label) or {}
     report = errors.check(_report, raw.get("report") or {}, label) or {}
     sampling = errors.check(_report, raw.get("sampling") or {}, label, "sampling") or {}
     dates = errors.check(_dates, raw.get("dates") or {}, tables, label) if tables_ok else None
@@ -415,6 +444,7 @@ def _validate(raw: dict[str, Any], label: str, shipped_rules: dict[str, Any]) ->
         lists=lists,
         report=report,
         sampling=sampling,
+        checklists=checklists,
         dates=dates,
         reversal_days=days,
     )
