@@ -188,3 +188,16 @@ def test_a_region_code_is_not_masked_as_a_card(county: Run) -> None:
     text = flat(shown(out, row["finding_id"]))
     assert f"关联标识：外地名册地区 {region}" in text
     assert "外地名册" in text and "****" + region[-2:] not in text
+
+
+def test_the_ledger_the_run_kept_elsewhere(county: Run, tmp_path: Path) -> None:
+    """A run with --ledger elsewhere: explain finds it through the manifest."""
+    folder, _, _ = county
+    out, ledger = tmp_path / "run", tmp_path / "台账" / "县.db"
+    code = run_check(CheckOptions(roll=None, accounts=None, payments=[], out=out, inputs=folder,
+                                  ledger=ledger, quiet=True, excel=False,
+                                  rules="C04"))
+    assert code == 0 and not (out / "cardcheck.db").exists()
+    fid = pl.read_csv(out / "findings.csv", infer_schema=False).get_column("finding_id")[0]
+    text = flat(shown(out, fid))
+    assert f"台账（{ledger}）" in text and "状态：未整改" in text

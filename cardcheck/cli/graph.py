@@ -79,12 +79,19 @@ def load_frames(inputs: dict[str, list[Path]],
 
 
 def ledger_view(finding_id: str, out: Path, ledger: Path | None) -> Any:
-    """The finding's row and history in the ledger (--ledger, else OUT/cardcheck.db), read
-    only; a missing ledger is said so, not created."""
+    """The finding's row and history in the ledger (--ledger, else OUT/cardcheck.db, else the
+    ledger the run's manifest names), read only; a missing ledger is said so, not created."""
     from cardcheck.graph.explain import LedgerView
     from cardcheck.ledger.store import Ledger
 
     path = ledger or out / "cardcheck.db"
+    if ledger is None and not path.is_file():
+        try:
+            named = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+            recorded = Path(str(named["outputs"]["ledger"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            recorded = path
+        path = recorded if recorded.is_file() else path
     if not path.is_file():
         return LedgerView(path, missing=f"没有找到台账文件 {path}；用 --ledger 指定本次检查的台账")
     with Ledger(path) as book:
