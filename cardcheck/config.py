@@ -20,7 +20,8 @@ from cardcheck.errors import ConfigError
 from cardcheck.limits import Limits, validate_limits
 
 DEFAULT_FILES = ("columns.yaml", "funds.yaml", "rules.yaml", "references.yaml", "tables.yaml",
-                 "dates.yaml", "sampling.yaml", "limits.yaml", "precheck.yaml")
+                 "dates.yaml", "sampling.yaml", "limits.yaml", "precheck.yaml",
+                 "explain.yaml")
 LEVELS = ("household", "person")
 SEVERITIES = ("high", "medium", "low", "warning")
 MATCHES = ("person", "spouse", "household")  # whom a reference list's entry touches
@@ -116,6 +117,13 @@ class Config:
     digest: str = ""
     layouts: dict[str, LayoutSpec] = field(default_factory=dict)  # bank text files
     limits: Limits = field(default_factory=Limits)  # input sizes the readers accept
+    # `cardcheck explain`: rule code (or "default") -> what to verify on a visit
+    checklists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def checklist(self, code: str) -> tuple[str, ...]:
+        """What a visit verifies for a finding of rule `code` (explain.checklists), else the
+        default list."""
+        return self.checklists.get(code) or self.checklists.get("default", ())
 
     @property
     def household_funds(self) -> list[str]:
@@ -366,11 +374,29 @@ def _report(report: Any, label: str, key: str = "report") -> dict[str, Any]:
     return dict(report)
 
 
+def _explain(raw: Any, codes: set[str] | None, label: str) -> dict[str, tuple[str, ...]]:
+    """`explain.checklists`: a list of texts per rule code (or `default`); `codes` the known
+    rule codes (None: not checked)."""
+    _expect(isinstance(raw, dict), label, "explain", "a mapping", raw)
+    lists = raw.get("checklists") or {}
+    _expect(isinstance(lists, dict), label, "explain.checklists",
+            "a mapping of rule codes to lists of texts", lists)
+    for key in raw:
+        _expect(key == "checklists", label, f"explain.{key}", "the key checklists", key)
+    out = {}
+    for code, items in lists.items():
+        key = f"explain.checklists.{code}"
+        _expect(codes is None or str(code) in codes or code == "default", label, key,
+                f"a rule code ({', '.join(sorted(codes or ()))}) or default", code)
+        out[str(code)] = _str_list(items, label, key)
+    return out
+
+
 def _validate(raw: dict[str, Any], label: str, shipped_rules: dict[str, Any]) -> Config:
     """The config, or ConfigError naming every problem found (not only the first).
     `shipped_rules`: the `rules` of configs/rules.yaml, which declare every rule's settings."""
     known = {"tables", "funds", "generic_memos", "exclusive_pairs", "rules", "lists", "report",
-             "dates", "reversals", "sampling", "precheck"}
+             "dates", "reversals", "sampling", "precheck", "explain"}
     errors = _Errors()
     for key in raw:
         errors.check(_expect, key in known, label, key, f"one of the sections {sorted(known)}",
@@ -399,6 +425,10 @@ def _validate(raw: dict[str, Any], label: str, shipped_rules: dict[str, Any]) ->
         found = errors.check(_list_spec, kind, spec, tables, funds, label)
         if found is not None:
             lists[kind] = found
+    # the codes a checklist may name; after an error above, any code (a rule or list that
+    # failed, or was not checked, is no reason for a second error here)
+    codes = None if errors.messages else set(rules) | {spec.code for spec in lists.values()}
+    checklists = errors.check(_explain, raw.get("explain") or {}, codes, label) or {}
     report = errors.check(_report, raw.get("report") or {}, label) or {}
     sampling = errors.check(_report, raw.get("sampling") or {}, label, "sampling") or {}
     precheck = errors.check(_report, raw.get("precheck") or {}, label, "precheck") or {}
@@ -417,6 +447,7 @@ def _validate(raw: dict[str, Any], label: str, shipped_rules: dict[str, Any]) ->
         report=report,
         sampling=sampling,
         precheck=precheck,
+        checklists=checklists,
         dates=dates,
         reversal_days=days,
     )

@@ -193,3 +193,28 @@ def test_every_problem_of_a_config_is_reported_at_once(tmp_path: Path) -> None:
                 "rules.C01.severity: expected one of", "rules.C02: expected a mapping of settings",
                 "reversals.window_days: expected a whole number of days"):
         assert key in text, key
+
+
+def test_explain_checklists_replace_per_rule_and_fall_back_to_default(tmp_path: Path) -> None:
+    base = load_config()
+    assert {f"C0{i}" for i in range(1, 9)} | {f"E0{i}" for i in range(1, 10)} | {
+        f"P0{i}" for i in range(1, 7)} | {"default"} == set(base.checklists)
+    cfg = load_config(write(tmp_path, "explain:\n  checklists:\n    C04: [拨打关联手机号]\n"))
+    assert cfg.checklist("C04") == ("拨打关联手机号",)
+    assert cfg.checklist("E08") == base.checklist("E08") and cfg.checklist("E08")
+    assert cfg.checklist("X01") == base.checklists["default"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("explain:\n  checklists:\n    C99: [看卡]\n",
+     "explain.checklists.C99: expected a rule code (C01, C02"),
+    ("explain:\n  checklists:\n    C04: 看卡\n",
+     "explain.checklists.C04: expected a list of non-empty texts, got '看卡'"),
+    ("explain:\n  checklist:\n    C04: [看卡]\n",
+     "explain.checklist: expected the key checklists, got 'checklist'"),
+])
+def test_explain_checklists_are_checked(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}: {message}")

@@ -131,9 +131,9 @@ def test_tree_is_masked_unless_asked(county) -> None:
     graph = neighbourhood(county, row, config=CONFIG)
     masked = _render(graph, unmask=False)
     assert "李四 110101********0012" in masked
-    assert "名册登记卡/持有卡 [农村低保]: 卡 6217****0002 (开户人 李四)" in masked
-    assert "同号码: 卡 6217****0001 (开户人 张三)" in masked
-    assert "转出至 200.00 元, 1 个月 (2023-04 至 2023-04): 外部账户 6222****1234 (户名 钱八)" in masked
+    assert "名册登记卡/持有卡［农村低保］：卡 6217****0002（开户人 李四）" in masked
+    assert "预留此手机号的卡：卡 6217****0001（开户人 张三）" in masked
+    assert "转出至 200.00 元，1 个月（2023-04 至 2023-04）：外部账户 6222****1234（户名 钱八）" in masked
     for raw in (B1, C2, P, X):
         assert raw not in masked
     unmasked = _render(graph, unmask=True)

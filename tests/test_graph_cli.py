@@ -61,12 +61,12 @@ def test_explain_prints_a_masked_tree(run_dir: Path) -> None:
     result = runner.invoke(app, ["explain", fid, "--out", str(run_dir)], terminal_width=200)
     assert result.exit_code == 0, result.output
     out = result.output
-    assert f"C04 代管代取 [medium] {fid}  300.00 元" in out
+    assert f"C04 代管代取［中］　问题编号 {fid}　涉及 300.00 元" in out
     assert "李四 110101********" in out
-    assert "名册登记卡/持有卡 [农村低保]: 卡 6217****0002 (开户人 李四)" in out
-    assert "手机号: 138****5678" in out
-    assert "同号码: 卡 6217****0001 (开户人 张三)" in out
-    assert "同号码: 卡 6217****0003 (开户人 赵六)" in out
+    assert "名册登记卡/持有卡［农村低保］：卡 6217****0002（开户人 李四）" in out
+    assert "银行预留手机号：138****5678" in out
+    assert "预留此手机号的卡：卡 6217****0001（开户人 张三）" in out
+    assert "预留此手机号的卡：卡 6217****0003（开户人 赵六）" in out
     assert PHONE not in out and "6217000000000001" not in out and PEOPLE[1][2] not in out
 
 

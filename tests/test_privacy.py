@@ -273,7 +273,9 @@ def invoke_all(county: dict[str, object], work: Path, *unmask: str) -> dict[str,
     folder = county["folder"]
     assert isinstance(folder, Path)
     run = work / "run"
-    results = {"check": invoke("check", "--inputs", str(folder), "--out", str(run), *unmask)}
+    # --verbose: the summary in full, every township and input file shown (as text)
+    results = {"check": invoke("check", "--inputs", str(folder), "--out", str(run), "--verbose",
+                               *unmask)}
     assert results["check"].exit_code == 0, results["check"].output
     found = pl.read_csv(run / "findings.csv", infer_schema=False)
     hostile = found.filter(pl.col("hub").str.starts_with("address:"))

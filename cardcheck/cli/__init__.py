@@ -64,6 +64,7 @@ def check(
     unmask: bool = typer.Option(False, "--unmask", help="Show full ID and card numbers on screen and in the workbook."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
     profile: bool = typer.Option(False, "--profile", help="Print the time and memory of every stage."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print the summary in full: every rule, township, hub and input file (by default it is kept short; the workbook has it all)."),
     fail_on: str | None = typer.Option(None, "--fail-on", metavar="SEVERITY", help="Exit 1 when a finding at or above this severity (high, medium, low) is found."),
     canonical: str | None = typer.Option(None, "--canonical", metavar="PATH", help="Check the canonical tables `cardcheck normalise` wrote (a folder, or with --engine spark an hdfs://, s3a:// or file:// URL), read by the engine itself."),
     parquet: bool | None = typer.Option(None, "--parquet/--no-parquet", help="Also write findings.parquet and rejects.parquet, by the engine (default on with --engine spark --canonical)."),
@@ -80,7 +81,7 @@ def check(
         refs=list(ref or []), other_rolls=list(other_roll or []), config=config, out=out_path,
         rules=rules, engine=engine, spark_master=spark_master, spark_conf=list(spark_conf or []),
         stage=stage, ledger=ledger, excel=not no_excel, findings_xlsx=findings_xlsx, unmask=unmask, quiet=quiet,
-        profile=profile, fail_on=fail_on, canonical=canonical, out_url=out_url, parquet=parquet,
+        profile=profile, verbose=verbose, fail_on=fail_on, canonical=canonical, out_url=out_url, parquet=parquet,
         report_rows=report_rows,
     )
     try:

@@ -78,22 +78,45 @@ def load_frames(inputs: dict[str, list[Path]],
     return load_inputs(inputs, config).frames, config
 
 
-def explain(finding_id: str, out: Path, unmask: bool = False, console: Any = None) -> None:
+def ledger_view(finding_id: str, out: Path, ledger: Path | None) -> Any:
+    """The finding's row and history in the ledger (--ledger, else OUT/cardcheck.db, else the
+    ledger the run's manifest names), read only; a missing ledger is said so, not created."""
+    from cardcheck.graph.explain import LedgerView
+    from cardcheck.ledger.store import Ledger
+
+    path = ledger or out / "cardcheck.db"
+    if ledger is None and not path.is_file():
+        try:
+            named = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+            recorded = Path(str(named["outputs"]["ledger"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            recorded = path
+        path = recorded if recorded.is_file() else path
+    if not path.is_file():
+        return LedgerView(path, missing=f"没有找到台账文件 {path}；用 --ledger 指定本次检查的台账")
+    with Ledger(path) as book:
+        state = book.state([finding_id])
+        if state.is_empty():
+            return LedgerView(path, missing="台账中没有这个问题（这份台账可能属于另一次检查）")
+        runs = {int(r["run_id"]): str(r["stage"]) for r in book.runs()}
+        return LedgerView(path, state.row(0, named=True), book.history(finding_id), runs)
+
+
+def explain(finding_id: str, out: Path, unmask: bool = False, console: Any = None,
+            ledger: Path | None = None) -> None:
     from rich.console import Console
 
     from cardcheck.graph.build import neighbourhood
-    from cardcheck.graph.tree import evidence_tree, yuan
-    from cardcheck.masking import mask_text_value, terminal_text
+    from cardcheck.graph.explain import sections
+    from cardcheck.graph.tree import explain_view
 
     row = find_finding(out, finding_id)
     inputs, config_path = read_manifest(out)
     frames, config = load_frames(inputs, config_path)
     graph = neighbourhood(frames, row, config=config)
-    amount = f"{yuan(row['amount'])} 元" if row.get("amount") is not None else ""
-    evidence = terminal_text(row.get("evidence"))  # findings.csv's: memos, addresses in full
-    title = (f"{row['rule']} {row.get('rule_name') or ''} [{row.get('severity') or ''}] "
-             f"{row['finding_id']}  {amount}\n{evidence if unmask else mask_text_value(evidence)}")
-    (console or Console()).print(evidence_tree(graph, title, unmask=unmask))
+    view = ledger_view(row["finding_id"], out, ledger)
+    head, facts, book, checklist = sections(row, frames, config, view, unmask)
+    (console or Console()).print(explain_view(head, facts, graph, book, checklist, unmask))
 
 
 def register(app: typer.Typer) -> None:
@@ -104,11 +127,15 @@ def register(app: typer.Typer) -> None:
         finding_id: Annotated[str, typer.Argument(metavar="FINDING_ID", help="The finding's id (column finding_id of findings.csv; six or more leading characters will do).")],
         out: Annotated[Path, typer.Option("--out", metavar="DIR", help="The folder of the check run (holding findings.csv and manifest.json).")],
         unmask: Annotated[bool, typer.Option("--unmask", help="Show full ID, card and phone numbers.")] = False,
+        ledger: Annotated[Path | None, typer.Option("--ledger", metavar="FILE", help="The campaign ledger holding the finding's status and history (default DIR/cardcheck.db).")] = None,
     ) -> None:
-        """Show one finding's evidence as a tree: the person, the cards, who holds and opened
-        them, and the other households on the same phone, address or account."""
+        """Explain one finding for a visit: its evidence; the person's roll rows; for E08 the
+        official and the 近亲属备案 rows, for the card rules the bank's account and which phone
+        is the bank's and which the roll's; its status and history in the ledger; the graph of
+        who holds, opened and shares the cards; and what to verify on the visit
+        (configs/explain.yaml). ID, card and phone numbers masked unless --unmask."""
         try:
-            explain(finding_id, out, unmask)
+            explain(finding_id, out, unmask, ledger=ledger)
         except CardcheckError as error:
             fail(error)
 

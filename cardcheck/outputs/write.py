@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -131,12 +132,15 @@ def write_run(run: CheckRun, timer: Timer, progress: Progress, staging: Staging,
     def show(console: Console | None) -> None:
         if opts.quiet:
             return
-        # piped to a file, tables get room instead of the 80 columns rich assumes
-        console = console or Console(width=None if sys.stdout.isatty() else 160)
+        # piped to a file, tables get room instead of the 80 columns rich assumes, unless
+        # COLUMNS says how wide
+        sized = sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit()
+        console = console or Console(width=None if sized else 160)
         render(console, SummaryInput(
             reported, frames, run.inputs.counts, run.result.runs, opts.stage, run.stages,
             run.outputs, len(record.suppressed), ledger_line(record, path), spec.county,
-            opts.unmask, opts.profile, info))
+            opts.unmask, opts.profile, info, opts.verbose,
+            {key: sheet.name for key, sheet in spec.sheets.items()}))
     return show
 
 

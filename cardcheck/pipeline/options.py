@@ -49,6 +49,7 @@ class CheckOptions:
     unmask: bool = False
     quiet: bool = False
     profile: bool = False
+    verbose: bool = False  # the terminal summary in full (every township, hub, file)
     fail_on: str | None = None
     canonical: str | None = None  # a folder or URL of canonical tables (`cardcheck normalise`)
     out_url: str | None = None  # --out as a URL (Spark writes there; `out` is then local staging)

@@ -1,9 +1,12 @@
 """E08 优亲厚友: officials, their households and their close relatives on the roll, unfiled.
 
 Finds: beneficiaries linked to an official or village cadre (table `officials`): the official
-himself; a member of his household (officials.household_id, or the household in which his own ID
-appears on the roll); or a relative listed in `relatives` — unless a filing (relatives row for
-that official and person with filed = 是) exists. One finding per beneficiary, fund and official
+himself; a member of his household (the household in which his own ID appears on the roll, or
+the household officials.household_id names); or a relative listed in `relatives` — unless a
+filing (relatives row for that official and person with filed = 是) exists. The evidence says
+同户 only when the roll lists the official in that household; a household known from the
+officials list alone is said to be so (户编号 from the list, the official not among the roll's
+members), for the visit to settle. One finding per beneficiary, fund and official
 (hub = "official:<ID>"); amount = what the beneficiary received of that fund in the period (his
 share for household-level funds; 0 without payments), months = the months received.
 Why: relatives of officials and cadres who handle assistance must be filed (近亲属备案) and
@@ -43,15 +46,20 @@ def _links(ctx: Context) -> nw.LazyFrame:
     by_list = rows.join(
         off.filter(~nw.col("off_household").is_null())
         .with_columns(household_id=nw.col("off_household")), on="household_id", how="inner")
-    on_roll = ok_rows.join(off.with_columns(id_number=nw.col("official_id")), on="id_number",
+    # the official among a household's members on the roll (a member without a fund counts)
+    members = ctx.table("roll").filter(usable() & ~nw.col("household_id").is_null())
+    on_roll = members.join(off.with_columns(id_number=nw.col("official_id")), on="id_number",
                            how="inner").select("household_id", "official_id", "official_name",
                                                "position").unique()
     by_roll = rows.filter(~nw.col("household_id").is_null()).join(
         on_roll, on="household_id", how="inner")
-    household = nw.concat([by_list.select(*WHO, "official_id", "official_name", "position"),
-                           by_roll.select(*WHO, "official_id", "official_name", "position")],
-                          how="vertical").filter(not_self) \
-        .with_columns(relation=nw.lit(None).cast(S), rank=nw.lit(1))
+    # rank 1: the roll lists the official in this household; 2: only the officials list says so
+    household = nw.concat([
+        by_roll.select(*WHO, "official_id", "official_name", "position").with_columns(
+            rank=nw.lit(1)),
+        by_list.select(*WHO, "official_id", "official_name", "position").with_columns(
+            rank=nw.lit(2))], how="vertical").filter(not_self) \
+        .with_columns(relation=nw.lit(None).cast(S))
     parts = [self_.select(LINK), household.select(LINK)]
     if ctx.has("relatives"):
         rel = ctx.table("relatives").filter(~nw.col("official_id").is_null()
@@ -65,7 +73,7 @@ def _links(ctx: Context) -> nw.LazyFrame:
                how="left").with_columns(
             official_name=nw.when(nw.col("official_name").is_null())
             .then(nw.col("rel_official_name")).otherwise(nw.col("official_name")),
-            relation=nw.col("rel_relation"), rank=nw.lit(2),
+            relation=nw.col("rel_relation"), rank=nw.lit(3),
         )
         parts.append(relatives.select(LINK))
     return nw.concat([p.with_columns(nw.col("rank").cast(nw.Int32)) for p in parts],
@@ -97,10 +105,13 @@ def check(ctx: Context) -> nw.LazyFrame:
                               mask_id(nw.col("official_id")), nw.lit("）")])
     tie = (
         nw.when(nw.col("rank") == 0).then(nw.concat_str([nw.lit("本人即"), text(nw.col("position"))]))
-        .otherwise(nw.when(nw.col("rank") == 1).then(nw.concat_str([nw.lit("与"), official,
-                                                                    nw.lit("同户")]))
-                   .otherwise(nw.concat_str([nw.lit("系"), official, nw.lit("的"),
-                                             text(nw.col("relation")).str.replace_all("^$", "亲属")])))
+        .when(nw.col("rank") == 1).then(nw.concat_str([nw.lit("与"), official,
+                                                       nw.lit("同户（名册本户成员）")]))
+        .when(nw.col("rank") == 2).then(nw.concat_str([
+            nw.lit("所在户即"), official,
+            nw.lit("在经办人员名单上登记的户（名册本户成员中无其本人）")]))
+        .otherwise(nw.concat_str([nw.lit("系"), official, nw.lit("的"),
+                                  text(nw.col("relation")).str.replace_all("^$", "亲属")]))
     )
     return out.with_columns(
         evidence=nw.concat_str([
