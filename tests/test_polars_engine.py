@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 
 import cardcheck.pipeline.canonical
 import cardcheck.pipeline.run
+import cardcheck.pipeline.sources
 from cardcheck.config import load_config
 from cardcheck.engines.runner import run_rules
 from cardcheck.ingest import checks, load_inputs
@@ -52,7 +53,7 @@ def test_check_reads_and_runs_its_rules_in_memory_then_restores(
         demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POLARS_ENGINE_AFFINITY", raising=False)
     seen: dict[str, str | None] = {}
-    _spy(monkeypatch, cardcheck.pipeline.run, "load_inputs", seen)
+    _spy(monkeypatch, cardcheck.pipeline.sources, "load_inputs", seen)
     _spy(monkeypatch, cardcheck.pipeline.run, "run_rules", seen)
     run_check(CheckOptions(roll=None, accounts=None, payments=[], out=tmp_path / "out",
                            inputs=demo, excel=False, quiet=True))
